@@ -1,0 +1,212 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+
+const MS_PER_SECOND = 1000;
+/** Providers sometimes answer with a whole HTML error page; users need the first lines only. */
+const MAX_MESSAGE_CHARS = 500;
+/** Enough to reach the socket error under undici's "fetch failed" / "terminated" wrappers. */
+const MAX_CAUSE_DEPTH = 5;
+const HTTP_REQUEST_TIMEOUT = 408;
+const HTTP_CONFLICT = 409;
+const HTTP_TOO_EARLY = 425;
+const HTTP_TOO_MANY_REQUESTS = 429;
+const HTTP_SERVER_ERROR_MIN = 500;
+const REDACTED = '[redacted]';
+
+export interface ProviderErrorOptions {
+  status?: number;
+  /** Whether trying the same call again later can succeed. Default false. */
+  transient?: boolean;
+  retryAfterMs?: number;
+  cause?: unknown;
+}
+
+/**
+ * A failed model call. `message` is meant for users (it ends up in Chat.lastError and RetryEvent)
+ * and never contains the API key; `cause` keeps the original error for logs.
+ */
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  readonly status: number | undefined;
+  readonly transient: boolean;
+  /** What the provider asked us to wait (Retry-After / retry-after-ms), when it said. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options: ProviderErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.status = options.status;
+    this.transient = options.transient ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * True for the error a cancelled call rejects with: a DOMException/Error named AbortError (what
+ * `AbortController.abort()` produces) or the openai SDK's APIUserAbortError.
+ */
+export function isAbortError(err: unknown): boolean {
+  if (err instanceof APIUserAbortError) return true;
+  return typeof err === 'object' && err !== null && 'name' in err && err.name === 'AbortError';
+}
+
+/** Transient statuses: the provider is overloaded, rate limiting, or briefly broken. */
+export function isTransientStatus(status: number): boolean {
+  return (
+    status === HTTP_REQUEST_TIMEOUT ||
+    status === HTTP_CONFLICT ||
+    status === HTTP_TOO_EARLY ||
+    status === HTTP_TOO_MANY_REQUESTS ||
+    status >= HTTP_SERVER_ERROR_MIN
+  );
+}
+
+/** Parses `retry-after-ms`, then `retry-after` (seconds or an HTTP date). */
+export function parseRetryAfter(
+  headers: Pick<Headers, 'get'> | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  const millis = headers?.get('retry-after-ms');
+  if (millis) {
+    const value = Number(millis);
+    if (Number.isFinite(value) && value >= 0) return value;
+  }
+  const retryAfter = headers?.get('retry-after');
+  if (!retryAfter) return undefined;
+  const seconds = Number(retryAfter);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * MS_PER_SECOND;
+  const date = Date.parse(retryAfter);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+// undici reports a body cut mid-stream as TypeError("terminated") caused by "other side closed".
+const TRANSIENT_NETWORK_MESSAGE = /socket hang up|terminated|other side closed|timed? ?out/i;
+
+function* causeChain(err: unknown): Generator<unknown> {
+  let current = err;
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && current !== undefined; depth += 1) {
+    yield current;
+    current = current instanceof Error ? current.cause : undefined;
+  }
+}
+
+function isTransientNetworkError(err: unknown): boolean {
+  for (const link of causeChain(err)) {
+    if (typeof link !== 'object' || link === null) continue;
+    if ('code' in link && typeof link.code === 'string' && TRANSIENT_NETWORK_CODES.has(link.code)) {
+      return true;
+    }
+    if (link instanceof Error && TRANSIENT_NETWORK_MESSAGE.test(link.message)) return true;
+  }
+  return false;
+}
+
+/** The innermost message of a cause chain: "other side closed" says more than "terminated". */
+function rootMessage(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  for (const link of causeChain(err)) {
+    if (link instanceof Error && link.message) message = link.message;
+  }
+  return message;
+}
+
+function bodyMessage(err: APIError): string | undefined {
+  const body: unknown = err.error;
+  if (typeof body === 'object' && body !== null && 'message' in body) {
+    return typeof body.message === 'string' ? body.message : JSON.stringify(body.message);
+  }
+  return undefined;
+}
+
+/** Removes the given secrets, and anything shaped like a key or a bearer token, from text. */
+export function redactSecrets(text: string, secrets: readonly (string | null | undefined)[] = []) {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret) out = out.split(secret).join(REDACTED);
+  }
+  return out
+    .replace(/\bsk-[A-Za-z0-9_-]{6,}/g, `sk-${REDACTED}`)
+    .replace(/\b(Bearer\s+)[^\s"']+/gi, `$1${REDACTED}`);
+}
+
+function userMessage(text: string, secrets: readonly (string | null | undefined)[]): string {
+  const clean = redactSecrets(text, secrets).trim();
+  return clean.length > MAX_MESSAGE_CHARS ? `${clean.slice(0, MAX_MESSAGE_CHARS)}…` : clean;
+}
+
+export interface ToProviderErrorOptions {
+  /** Strings that must not appear in the message, typically the provider's API key. */
+  secrets?: readonly (string | null | undefined)[];
+}
+
+/**
+ * Normalises anything a provider call threw. Callers check their own AbortSignal first: an abort
+ * is not a provider failure and should be rethrown as-is rather than passed here.
+ */
+export function toProviderError(err: unknown, options: ToProviderErrorOptions = {}): ProviderError {
+  const secrets = options.secrets ?? [];
+  if (err instanceof ProviderError) return err;
+
+  if (err instanceof APIConnectionTimeoutError) {
+    return new ProviderError('Timed out waiting for the model provider', {
+      transient: true,
+      cause: err,
+    });
+  }
+  if (err instanceof APIUserAbortError) {
+    return new ProviderError('The request to the model provider was aborted', {
+      transient: true,
+      cause: err,
+    });
+  }
+  if (err instanceof APIConnectionError) {
+    const detail = userMessage(rootMessage(err), secrets);
+    return new ProviderError(`Could not reach the model provider: ${detail}`, {
+      transient: true,
+      cause: err,
+    });
+  }
+  if (err instanceof APIError) {
+    const detail = userMessage(bodyMessage(err) ?? err.message, secrets);
+    if (typeof err.status === 'number') {
+      return new ProviderError(`Model provider returned HTTP ${err.status}: ${detail}`, {
+        status: err.status,
+        transient: isTransientStatus(err.status),
+        retryAfterMs: parseRetryAfter(err.headers),
+        cause: err,
+      });
+    }
+    // No status: an error event inside an otherwise successful stream. Some gateways put the
+    // upstream HTTP status in `code`; without one, assume the upstream hiccupped.
+    const code: unknown = err.code;
+    const status = typeof code === 'number' ? code : Number.parseInt(String(code), 10);
+    const known = Number.isInteger(status) && status > 0;
+    return new ProviderError(`Model provider reported an error: ${detail}`, {
+      status: known ? status : undefined,
+      transient: known ? isTransientStatus(status) : true,
+      cause: err,
+    });
+  }
+  if (isTransientNetworkError(err)) {
+    const detail = userMessage(rootMessage(err), secrets);
+    return new ProviderError(`Connection to the model provider failed: ${detail}`, {
+      transient: true,
+      cause: err,
+    });
+  }
+  const detail = userMessage(err instanceof Error ? err.message : String(err), secrets);
+  return new ProviderError(`Model provider call failed: ${detail}`, { cause: err });
+}

@@ -1,0 +1,183 @@
+import OpenAI from 'openai';
+import { ZERO_USAGE } from './cost.js';
+import { ProviderError, toProviderError } from './errors.js';
+import { failingModel } from './failing-model.js';
+import {
+  mapFinishReason,
+  mapUsage,
+  reasoningDelta,
+  toOpenAiMessages,
+  toOpenAiTools,
+  ToolCallAssembler,
+} from './openai-mapping.js';
+import type {
+  CompleteRequest,
+  LanguageModel,
+  LanguageModelFactory,
+  ProviderKind,
+  StreamChunk,
+  StreamRequest,
+  TokenUsage,
+} from './types.js';
+
+const MINUTE_MS = 60_000;
+/** The openai SDK's own default, applied here to each gap between chunks as well. */
+export const DEFAULT_TIMEOUT_MS = 10 * MINUTE_MS;
+
+/**
+ * Aborts when the provider stays silent for `ms`. Stopped while the consumer handles chunks, so a
+ * slow consumer is never mistaken for a slow provider.
+ */
+class SilenceDeadline {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  expired = false;
+
+  constructor(private readonly ms: number) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  arm(): void {
+    this.stop();
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      this.controller.abort();
+    }, this.ms);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/**
+ * OpenAI's own API wants max_completion_tokens (reasoning models refuse max_tokens); many
+ * compatible servers only know max_tokens.
+ */
+function maxTokensParam(kind: ProviderKind, maxOutputTokens: number | undefined) {
+  if (maxOutputTokens === undefined) return {};
+  return kind === 'OPENAI'
+    ? { max_completion_tokens: maxOutputTokens }
+    : { max_tokens: maxOutputTokens };
+}
+
+export const createOpenAiModel: LanguageModelFactory = (settings, options): LanguageModel => {
+  if (settings.kind === 'OPENAI_COMPATIBLE' && !settings.baseUrl) {
+    const error = new ProviderError('This OpenAI-compatible provider has no base URL configured');
+    return failingModel(settings.model, error);
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const client = new OpenAI({
+    apiKey: settings.apiKey ?? 'unused',
+    baseURL: settings.baseUrl ?? undefined,
+    // Retrying is the daemon's policy (retry.ts), so it can report each attempt.
+    maxRetries: 0,
+    timeout: timeoutMs,
+    fetch: options.fetch,
+  });
+  const secrets = [settings.apiKey];
+
+  /** Turns whatever a call threw into what the caller should see. */
+  function failure(err: unknown, signal: AbortSignal | undefined, deadline: SilenceDeadline) {
+    // The caller's own abort is not a provider failure: rethrow its reason, as fetch does.
+    if (signal?.aborted) return signal.reason as unknown;
+    if (deadline.expired) {
+      return new ProviderError(`The model provider sent nothing for ${timeoutMs} ms`, {
+        transient: true,
+        cause: err,
+      });
+    }
+    return toProviderError(err, { secrets });
+  }
+
+  function linkedSignal(signal: AbortSignal | undefined, deadline: SilenceDeadline): AbortSignal {
+    return signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+  }
+
+  async function* stream(req: StreamRequest): AsyncGenerator<StreamChunk> {
+    req.signal?.throwIfAborted();
+    const deadline = new SilenceDeadline(timeoutMs);
+    const tools = req.tools ?? [];
+    const assembler = new ToolCallAssembler();
+    let finishReason: string | undefined;
+    let usage: TokenUsage | undefined;
+    deadline.arm();
+    try {
+      const response = await client.chat.completions.create(
+        {
+          model: settings.model,
+          messages: toOpenAiMessages(req.messages),
+          stream: true,
+          stream_options: { include_usage: true },
+          ...(tools.length > 0 ? { tools: toOpenAiTools(tools) } : {}),
+          ...maxTokensParam(settings.kind, req.maxOutputTokens),
+        },
+        { signal: linkedSignal(req.signal, deadline) },
+      );
+      deadline.arm();
+      for await (const chunk of response) {
+        if (chunk.usage) usage = mapUsage(chunk.usage);
+        const out: StreamChunk[] = [];
+        for (const choice of chunk.choices ?? []) {
+          if (choice.index !== 0) continue;
+          const delta = choice.delta ?? {};
+          const reasoning = reasoningDelta(delta);
+          if (reasoning) out.push({ type: 'reasoning-delta', text: reasoning });
+          if (delta.content) out.push({ type: 'text-delta', text: delta.content });
+          for (const call of delta.tool_calls ?? []) {
+            const argsDelta = assembler.accept(call);
+            if (argsDelta) out.push(argsDelta);
+          }
+          if (choice.finish_reason) finishReason = choice.finish_reason;
+        }
+        deadline.stop();
+        yield* out;
+        deadline.arm();
+      }
+    } catch (err) {
+      throw failure(err, req.signal, deadline);
+    } finally {
+      deadline.stop();
+    }
+
+    // The SDK ends a stream quietly when its signal aborts, so an abort or a silence timeout can
+    // look like a normal end; and a stream cut without a finish reason is not a complete answer.
+    const ended = new ProviderError('The model provider ended the stream before finishing', {
+      transient: true,
+    });
+    if (req.signal?.aborted || deadline.expired) throw failure(ended, req.signal, deadline);
+    if (finishReason === undefined) throw ended;
+
+    yield* assembler.finish();
+    if (usage) yield { type: 'usage', usage };
+    yield { type: 'finish', reason: mapFinishReason(finishReason, assembler.size > 0) };
+  }
+
+  async function complete(req: CompleteRequest): Promise<{ text: string; usage: TokenUsage }> {
+    req.signal?.throwIfAborted();
+    const deadline = new SilenceDeadline(timeoutMs);
+    deadline.arm();
+    try {
+      const completion = await client.chat.completions.create(
+        {
+          model: settings.model,
+          messages: toOpenAiMessages(req.messages),
+          stream: false,
+          ...maxTokensParam(settings.kind, req.maxOutputTokens),
+        },
+        { signal: linkedSignal(req.signal, deadline) },
+      );
+      const text = completion.choices?.[0]?.message?.content ?? '';
+      return { text, usage: completion.usage ? mapUsage(completion.usage) : { ...ZERO_USAGE } };
+    } catch (err) {
+      throw failure(err, req.signal, deadline);
+    } finally {
+      deadline.stop();
+    }
+  }
+
+  return { model: settings.model, stream, complete };
+};

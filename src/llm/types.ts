@@ -1,0 +1,107 @@
+/**
+ * Token counts of one model call. Every prompt token is in exactly one of inputTokens,
+ * cacheReadTokens and cacheWriteTokens, so each is billed once (see cost.ts). outputTokens
+ * includes reasoningTokens: reasoning is billed as output, and reasoningTokens is only a breakdown.
+ */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
+
+export type LlmMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | {
+      role: 'assistant';
+      content: string;
+      toolCalls?: { id: string; name: string; argumentsJson: string }[];
+    }
+  | { role: 'tool'; toolCallId: string; content: string };
+
+export interface ToolSpec {
+  name: string;
+  description: string;
+  /** JSON schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+export type FinishReason = 'stop' | 'tool_calls' | 'length' | 'content_filter' | 'other';
+
+/**
+ * What a model stream yields, in this order: deltas as they arrive (text, reasoning and tool-call
+ * argument deltas interleaved as the provider sends them); then, once the provider has finished,
+ * one 'tool-call' per tool call in index order, at most one 'usage' (only when the provider
+ * reported it) and exactly one 'finish', always last.
+ */
+export type StreamChunk =
+  | { type: 'text-delta'; text: string }
+  | { type: 'reasoning-delta'; text: string }
+  | {
+      type: 'tool-call-delta';
+      index: number;
+      toolCallId: string;
+      toolName: string;
+      argsDelta: string;
+    }
+  | {
+      type: 'tool-call';
+      toolCallId: string;
+      toolName: string;
+      argsJson: string;
+      /** Parsed argsJson; undefined when it is not valid JSON, with parseError saying why. */
+      args: unknown;
+      parseError?: string;
+    }
+  | { type: 'usage'; usage: TokenUsage }
+  | { type: 'finish'; reason: FinishReason };
+
+export interface StreamRequest {
+  messages: LlmMessage[];
+  tools?: ToolSpec[];
+  signal?: AbortSignal;
+  maxOutputTokens?: number;
+}
+
+export interface CompleteRequest {
+  messages: LlmMessage[];
+  signal?: AbortSignal;
+  maxOutputTokens?: number;
+}
+
+/**
+ * A configured model. Failures are ProviderErrors (see errors.ts), except that a call whose
+ * `signal` aborts rejects with the signal's reason (an AbortError unless the caller chose another).
+ */
+export interface LanguageModel {
+  readonly model: string;
+  stream(req: StreamRequest): AsyncIterable<StreamChunk>;
+  complete(req: CompleteRequest): Promise<{ text: string; usage: TokenUsage }>;
+}
+
+export type ProviderKind = 'OPENAI' | 'OPENAI_COMPATIBLE' | 'ANTHROPIC';
+
+export interface ProviderSettings {
+  kind: ProviderKind;
+  baseUrl: string | null;
+  apiKey: string | null;
+  model: string;
+}
+
+export interface LanguageModelOptions {
+  /** Replaces global fetch, e.g. to add a proxy. Default: globalThis.fetch. */
+  fetch?: typeof fetch;
+  /**
+   * Longest wait for the response headers, and then for each next chunk of a stream. When it
+   * passes, the call fails with a transient ProviderError. Default: 10 minutes.
+   */
+  timeoutMs?: number;
+}
+
+/** Builds the model of one provider kind; each kind lives in its own file. */
+export type LanguageModelFactory = (
+  settings: ProviderSettings,
+  options: LanguageModelOptions,
+) => LanguageModel;

@@ -1,0 +1,199 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GraphQLError, type ExecutionArgs, type execute } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { Config } from '../config.js';
+import { createSecretBox } from '../crypto/secret-box.js';
+import { resolveSecretKey } from '../crypto/secret-key.js';
+import { openDatabase, type Database } from '../db/client.js';
+import type { Deps } from '../deps.js';
+import { AppError } from '../errors.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { appGraphQLError, toPublicError, useInputErrorCodes } from '../graphql/errors.js';
+import { buildSchema } from '../graphql/schema.js';
+import { createLogger, type Logger } from '../logger.js';
+import { openPubSub, type PubSub } from '../pubsub/index.js';
+import { createServices, type Services } from '../services.js';
+import { requireViewer } from './auth.js';
+
+export const GRAPHQL_PATH = '/graphql';
+/** B3: a SIGTERM must end the process within 10 s; leave headroom for the exit itself. */
+const SHUTDOWN_BUDGET_MS = 8_000;
+
+export interface App {
+  /** Opens the database (migrating it), pub/sub and the port; starts the daemon. */
+  start(): Promise<{ url: string; port: number }>;
+  /** Stops accepting work, returns running chats to PENDING, closes everything. Idempotent. */
+  stop(): Promise<void>;
+  /** Available after start(): for tests and scripts in the same process. */
+  readonly deps: Deps;
+  readonly services: Services;
+}
+
+export function buildApp(config: Config, options: { logger?: Logger } = {}): App {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  let database: Database | undefined;
+  let pubsub: PubSub | undefined;
+  let deps: Deps | undefined;
+  let services: Services | undefined;
+  let httpServer: Server | undefined;
+  let wsServer: WebSocketServer | undefined;
+  let disposeWs: (() => void | Promise<void>) | undefined;
+  let stopping: Promise<void> | undefined;
+
+  async function start() {
+    database = await openDatabase({
+      databaseUrl: config.DATABASE_URL,
+      pgliteDataDir: `${config.DATA_DIR}/pglite`,
+    });
+    pubsub = await openPubSub(config.REDIS_URL);
+    const secretKey = await resolveSecretKey(config.SECRET_KEY, config.DATA_DIR);
+    deps = {
+      prisma: database.prisma,
+      pubsub,
+      secretBox: createSecretBox(secretKey),
+      config,
+      logger,
+    };
+    services = createServices(deps);
+    await services.users.bootstrapAdmin(config.BOOTSTRAP_ADMIN_TOKEN);
+
+    const appServices = services;
+    const appDeps = deps;
+    const db = database;
+    const bus = pubsub;
+    const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, GraphQLContext>({
+      schema: buildSchema(),
+      graphqlEndpoint: GRAPHQL_PATH,
+      landingPage: false,
+      plugins: [useInputErrorCodes()],
+      logging: false,
+      maskedErrors: {
+        maskError: (error) =>
+          toPublicError(error, (internal) =>
+            logger.error('internal error in GraphQL operation', { error: internal }),
+          ),
+      },
+      context: async (initial): Promise<GraphQLContext> => {
+        const authorization =
+          initial.connectionParams?.['authorization'] ??
+          initial.request.headers.get('authorization');
+        const viewer = await requireViewer(appServices.users, authorization);
+        return { viewer, prisma: appDeps.prisma, pubsub: bus, services: appServices };
+      },
+    });
+
+    httpServer = createServer((req, res) => {
+      if (req.url === '/healthz') return plain(res, 200, 'ok');
+      if (req.url === '/readyz') {
+        Promise.all([db.ping(), bus.ping()]).then(
+          () => plain(res, 200, 'ready'),
+          () => plain(res, 503, 'not ready'),
+        );
+        return;
+      }
+      void yoga.requestListener(req, res);
+    });
+
+    wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+    const wsHandle = useServer<Record<string, unknown>, { request: IncomingMessage }>(
+      {
+        execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
+        subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
+        onSubscribe: async (ctx, _id, params) => {
+          // Each WS operation runs through Yoga's own envelop: same context, plugins, masking.
+          const enveloped = yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            params,
+            connectionParams: ctx.connectionParams ?? {},
+            request: new Request('http://localhost/graphql'),
+          });
+          let contextValue: unknown;
+          try {
+            contextValue = await enveloped.contextFactory();
+          } catch (error) {
+            const original = error instanceof GraphQLError ? error.originalError : error;
+            if (original instanceof AppError) return [appGraphQLError(original)];
+            throw error;
+          }
+          const document = enveloped.parse(params.query);
+          const errors = enveloped.validate(enveloped.schema, document);
+          if (errors.length > 0) {
+            return errors.map((error: GraphQLError) => toPublicError(error, () => undefined));
+          }
+          return {
+            schema: enveloped.schema,
+            operationName: params.operationName,
+            document,
+            variableValues: params.variables,
+            contextValue,
+            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+          };
+        },
+      },
+      wsServer,
+    );
+    disposeWs = () => wsHandle.dispose();
+
+    const server = httpServer;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.PORT, config.HOST, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}${GRAPHQL_PATH}`;
+    logger.info('agentgraph listening', {
+      url,
+      database: db.kind,
+      pubsub: config.REDIS_URL ? 'redis' : 'in-process',
+    });
+    return { url, port };
+  }
+
+  async function shutdown() {
+    const deadline = setTimeout(() => {
+      logger.error('shutdown budget exceeded; closing connections');
+      httpServer?.closeAllConnections();
+    }, SHUTDOWN_BUDGET_MS);
+    deadline.unref();
+    try {
+      await disposeWs?.();
+      wsServer?.close();
+      if (httpServer?.listening) {
+        httpServer.closeIdleConnections();
+        await new Promise<void>((resolve) => httpServer!.close(() => resolve()));
+      }
+      await pubsub?.close();
+      await database?.close();
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  return {
+    start,
+    stop: () => (stopping ??= shutdown()),
+    get deps() {
+      if (!deps) throw new Error('App not started');
+      return deps;
+    },
+    get services() {
+      if (!services) throw new Error('App not started');
+      return services;
+    },
+  };
+}
+
+type OperationResult = ReturnType<typeof execute>;
+interface EnvelopedRoot {
+  execute: (args: ExecutionArgs) => OperationResult;
+  subscribe: (args: ExecutionArgs) => OperationResult;
+}
+
+function plain(res: ServerResponse, status: number, body: string) {
+  res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
+}

@@ -1,0 +1,315 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseRemoteScript } from './control.js';
+import { failFallback } from './fallbacks.js';
+import { renderCompletion, renderContext, renderError, renderStreamChunks } from './render.js';
+import type {
+  ChatRequestBody,
+  FakeLlm,
+  RecordedRequest,
+  ScriptedResponse,
+  StartFakeLlmOptions,
+} from './types.js';
+
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_WAIT_TIMEOUT_MS = 5_000;
+const HTTP_OK = 200;
+const HTTP_BAD_REQUEST = 400;
+const HTTP_NOT_FOUND = 404;
+const HTTP_ERROR_MIN = 400;
+const HTTP_INTERNAL_SERVER_ERROR = 500;
+const COMPLETIONS_PATH = '/v1/chat/completions';
+
+interface Waiter {
+  count: number;
+  resolve: (requests: RecordedRequest[]) => void;
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts, so no timer outlives a response. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Resolves once the data is handed to the socket, so a following destroy() cannot discard it. */
+function write(res: ServerResponse, data: string): Promise<void> {
+  return new Promise((resolve) => {
+    res.write(data, () => resolve());
+  });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  payload: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const body = JSON.stringify(payload);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function asChatRequest(value: unknown): ChatRequestBody | undefined {
+  if (typeof value !== 'object' || value === null || !('messages' in value)) return undefined;
+  const { messages } = value;
+  if (!Array.isArray(messages)) return undefined;
+  const wellFormed = messages.every(
+    (m: unknown) =>
+      typeof m === 'object' && m !== null && 'role' in m && typeof m.role === 'string',
+  );
+  // Checked just above: an object with an array of messages that each have a string role.
+  return wellFormed ? (value as ChatRequestBody) : undefined;
+}
+
+function safeMatch(step: ScriptedResponse, body: ChatRequestBody): boolean {
+  if (!step.match) return true;
+  try {
+    return step.match(body);
+  } catch {
+    // A throwing matcher is treated as "not for this request"; the fallback then fails loudly.
+    return false;
+  }
+}
+
+/** Starts the scripted OpenAI-compatible server. See index.ts for how to use it. */
+export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<FakeLlm> {
+  const host = options.host ?? DEFAULT_HOST;
+  const fallback = options.fallback ?? failFallback;
+  const queue: ScriptedResponse[] = [];
+  const requests: RecordedRequest[] = [];
+  const waiters = new Set<Waiter>();
+  // Aborted by close(): ends every delay and hanging response still in progress.
+  const lifetime = new AbortController();
+
+  function record(entry: RecordedRequest): void {
+    requests.push(entry);
+    for (const waiter of waiters) {
+      if (requests.length >= waiter.count) {
+        waiters.delete(waiter);
+        waiter.resolve([...requests]);
+      }
+    }
+  }
+
+  function take(body: ChatRequestBody): ScriptedResponse | undefined {
+    const index = queue.findIndex((step) => safeMatch(step, body));
+    if (index === -1) return undefined;
+    const [step] = queue.splice(index, 1);
+    return step;
+  }
+
+  async function streamResponse(
+    res: ServerResponse,
+    step: ScriptedResponse,
+    body: ChatRequestBody,
+    signal: AbortSignal,
+  ): Promise<void> {
+    res.writeHead(HTTP_OK, {
+      ...step.headers,
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    res.flushHeaders();
+    const { content, tail } = renderStreamChunks(step, body, renderContext(body));
+    const chunks = step.hang === true ? content : [...content, ...tail];
+    const dropAfter = step.dropAfterChunks;
+    if (dropAfter === 0) {
+      // An SSE comment makes sure the headers reached the client before the reset.
+      await write(res, ': fake-llm\n\n');
+      res.destroy();
+      return;
+    }
+    let sent = 0;
+    for (const chunk of chunks) {
+      if (sent > 0 && !(await sleep(step.chunkDelayMs ?? 0, signal))) return;
+      if (signal.aborted) return;
+      await write(res, `data: ${JSON.stringify(chunk)}\n\n`);
+      sent += 1;
+      if (dropAfter !== undefined && sent >= dropAfter) {
+        res.destroy();
+        return;
+      }
+    }
+    if (step.hang === true) return;
+    if (dropAfter !== undefined) {
+      res.destroy();
+      return;
+    }
+    res.end('data: [DONE]\n\n');
+  }
+
+  async function answer(
+    res: ServerResponse,
+    step: ScriptedResponse,
+    body: ChatRequestBody,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (!(await sleep(step.delayMs ?? 0, signal))) return;
+    if (step.status !== undefined && step.status >= HTTP_ERROR_MIN) {
+      const message = step.errorMessage ?? `fake-llm: scripted HTTP ${step.status}`;
+      sendJson(res, step.status, renderError(step.status, message), step.headers);
+      return;
+    }
+    if (body.stream === true) {
+      await streamResponse(res, step, body, signal);
+      return;
+    }
+    if (step.hang === true) {
+      res.writeHead(HTTP_OK, { ...step.headers, 'content-type': 'application/json' });
+      res.flushHeaders();
+      return;
+    }
+    if (step.dropAfterChunks !== undefined) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, HTTP_OK, renderCompletion(step, body, renderContext(body)), step.headers);
+  }
+
+  async function handleCompletion(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const parsed = parseJson(await readBody(req));
+    const body = parsed.ok ? asChatRequest(parsed.value) : undefined;
+    if (!body) {
+      const message = 'fake-llm: body must be JSON with a messages array';
+      sendJson(res, HTTP_BAD_REQUEST, renderError(HTTP_BAD_REQUEST, message));
+      return;
+    }
+    const scripted = take(body);
+    record({
+      body,
+      stream: body.stream === true,
+      source: scripted ? 'script' : 'fallback',
+      authorization: req.headers.authorization,
+    });
+    const step = scripted ?? fallback(body);
+    // Ends this response's delays when the client goes away or the server closes.
+    const connection = new AbortController();
+    res.on('close', () => connection.abort());
+    const signal = AbortSignal.any([connection.signal, lifetime.signal]);
+    await answer(res, step, body, signal);
+  }
+
+  async function handleScript(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const parsed = parseJson(await readBody(req));
+    const script = parsed.ok
+      ? parseRemoteScript(parsed.value)
+      : { ok: false as const, error: 'not JSON' };
+    if (!script.ok) {
+      const message = `fake-llm: /__script wants a JSON array of steps: ${script.error}`;
+      sendJson(res, HTTP_BAD_REQUEST, renderError(HTTP_BAD_REQUEST, message));
+      return;
+    }
+    queue.push(...script.steps);
+    sendJson(res, HTTP_OK, { pending: queue.length });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://fake-llm').pathname;
+    if (req.method === 'POST' && path === COMPLETIONS_PATH) return handleCompletion(req, res);
+    if (req.method === 'POST' && path === '/__script') return handleScript(req, res);
+    if (req.method === 'GET' && path === '/__requests') return sendJson(res, HTTP_OK, requests);
+    if (req.method === 'POST' && path === '/__reset') {
+      reset();
+      return sendJson(res, HTTP_OK, { pending: 0 });
+    }
+    const message = `fake-llm: no route for ${req.method ?? '?'} ${path}`;
+    sendJson(res, HTTP_NOT_FOUND, renderError(HTTP_NOT_FOUND, message));
+  }
+
+  function reset(): void {
+    queue.length = 0;
+    requests.length = 0;
+  }
+
+  const server = createServer((req, res) => {
+    // A client that vanishes mid-write must not crash the process hosting the fake.
+    res.on('error', () => {});
+    route(req, res).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const message = `fake-llm: ${err instanceof Error ? err.message : String(err)}`;
+      sendJson(res, HTTP_INTERNAL_SERVER_ERROR, renderError(HTTP_INTERNAL_SERVER_ERROR, message));
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    baseUrl: `http://${urlHost}:${port}/v1`,
+    port,
+    requests,
+    script(...steps) {
+      queue.push(...steps);
+    },
+    pending: () => queue.length,
+    reset,
+    waitForRequests(count, timeoutMs = DEFAULT_WAIT_TIMEOUT_MS) {
+      if (requests.length >= count) return Promise.resolve([...requests]);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(
+            new Error(
+              `fake-llm: waited ${timeoutMs} ms for ${count} requests, got ${requests.length}`,
+            ),
+          );
+        }, timeoutMs);
+        const waiter: Waiter = {
+          count,
+          resolve: (all) => {
+            clearTimeout(timer);
+            resolve(all);
+          },
+        };
+        waiters.add(waiter);
+      });
+    },
+    async close() {
+      lifetime.abort();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Hanging responses and keep-alive sockets would otherwise hold close() open forever.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

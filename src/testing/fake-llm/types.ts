@@ -1,0 +1,107 @@
+/** One message of an OpenAI chat request, as far as the fake needs to read it. */
+export interface ChatRequestMessage {
+  role: string;
+  content?: unknown;
+  tool_calls?: unknown;
+  tool_call_id?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * The parsed JSON body of a POST /v1/chat/completions call. Only `messages` is checked on the way
+ * in; everything else is recorded untouched so tests can assert on what the client really sent.
+ */
+export interface ChatRequestBody {
+  model?: string;
+  messages: ChatRequestMessage[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  tools?: unknown[];
+  [key: string]: unknown;
+}
+
+export interface ScriptedToolCall {
+  /** Defaults to a generated `call_…` id. */
+  id?: string;
+  name: string;
+  /**
+   * Serialised with JSON.stringify. A string is sent verbatim as the raw arguments text, which is
+   * how a test produces invalid JSON arguments.
+   */
+  args: unknown;
+  /** How many deltas the arguments are split across (default 3). */
+  argsChunks?: number;
+}
+
+export interface ScriptedUsage {
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens?: number;
+  cachedTokens?: number;
+}
+
+export type ScriptedFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+export interface ScriptedResponse {
+  /** A request takes the first queued step whose `match` passes (or that has none). */
+  match?: (body: ChatRequestBody) => boolean;
+  /** An array is one SSE chunk per element; a string is split into a few chunks. */
+  text?: string | string[];
+  /** Streamed as `delta.reasoning_content`, one chunk per element. */
+  reasoning?: string[];
+  toolCalls?: ScriptedToolCall[];
+  /** Defaults to token counts estimated from the request and response lengths. */
+  usage?: ScriptedUsage;
+  /** Defaults to 'tool_calls' when there are tool calls, else 'stop'. */
+  finishReason?: ScriptedFinishReason;
+  /** Wait before sending the response headers. */
+  delayMs?: number;
+  /** Wait between SSE chunks. */
+  chunkDelayMs?: number;
+  /** Answer with this HTTP status and an OpenAI-style error body instead of a completion. */
+  status?: number;
+  errorMessage?: string;
+  /** Extra response headers, e.g. `{ 'retry-after': '2' }` alongside a 429. */
+  headers?: Record<string, string>;
+  /**
+   * Send the headers and every content chunk, then never finish: no finish chunk, no usage, no
+   * [DONE]. The response stays open until the client goes away or the server closes.
+   */
+  hang?: boolean;
+  /** Destroy the socket after this many SSE chunks: a connection reset mid-stream. */
+  dropAfterChunks?: number;
+}
+
+/** Decides what to answer when no scripted step matches. Returning a step reuses its rendering. */
+export type FallbackHandler = (body: ChatRequestBody) => ScriptedResponse;
+
+export interface RecordedRequest {
+  body: ChatRequestBody;
+  stream: boolean;
+  /** 'script' when a queued step answered it, 'fallback' otherwise. */
+  source: 'script' | 'fallback';
+  /** Value of the Authorization header, so tests can check which key a provider used. */
+  authorization: string | undefined;
+}
+
+export interface FakeLlm {
+  /** Base URL to hand to an OpenAI client, e.g. http://127.0.0.1:4010/v1. */
+  readonly baseUrl: string;
+  readonly port: number;
+  /** Every /v1/chat/completions call, in arrival order (recorded before any delay). */
+  readonly requests: RecordedRequest[];
+  script(...steps: ScriptedResponse[]): void;
+  /** Resolves once at least `n` requests have arrived; rejects after `timeoutMs`. */
+  waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+  /** Number of scripted steps not consumed yet. */
+  pending(): number;
+  /** Forget queued steps and recorded requests. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export interface StartFakeLlmOptions {
+  port?: number;
+  host?: string;
+  fallback?: FallbackHandler;
+}

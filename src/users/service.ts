@@ -1,0 +1,119 @@
+import { generateApiToken, hashToken } from '../crypto/tokens.js';
+import type { Deps, Viewer } from '../deps.js';
+import { isAdmin } from '../deps.js';
+import { badInput, conflict, forbidden, notFound } from '../errors.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { isUuid } from '../db/ids.js';
+
+const USERNAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
+const TOKEN_NAME_MAX = 128;
+/** lastUsedAt is a hint, not an audit log: write it at most once a minute per token. */
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+export const BOOTSTRAP_ADMIN_USERNAME = 'admin';
+
+export function createUserService({ prisma, logger }: Pick<Deps, 'prisma' | 'logger'>) {
+  return {
+    /** Resolves a bearer token to its user, or null (B4). */
+    async authenticate(token: string | undefined | null): Promise<Viewer | null> {
+      if (!token) return null;
+      const row = await prisma.apiToken.findUnique({
+        where: { tokenHash: hashToken(token) },
+        include: { user: true },
+      });
+      if (!row) return null;
+      const now = Date.now();
+      if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_WRITE_INTERVAL_MS) {
+        await prisma.apiToken
+          .update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } })
+          .catch(() => undefined); // revoked meanwhile: the request still had a valid token
+      }
+      return { id: row.user.id, username: row.user.username, role: row.user.role };
+    },
+
+    /** BOOTSTRAP_ADMIN_TOKEN: when no user exists yet, create `admin` owning that token (B2). */
+    async bootstrapAdmin(token: string | undefined): Promise<boolean> {
+      if (!token) return false;
+      if ((await prisma.user.count()) > 0) return false;
+      try {
+        await prisma.user.create({
+          data: {
+            username: BOOTSTRAP_ADMIN_USERNAME,
+            role: 'ADMIN',
+            apiTokens: { create: { name: 'bootstrap', tokenHash: hashToken(token) } },
+          },
+        });
+      } catch (error) {
+        // Another replica bootstrapped first.
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+      logger.info('bootstrap admin created', { username: BOOTSTRAP_ADMIN_USERNAME });
+      return true;
+    },
+
+    async list(viewer: Viewer) {
+      requireAdmin(viewer);
+      return prisma.user.findMany({ orderBy: { createdAt: 'asc' } });
+    },
+
+    async create(viewer: Viewer, input: { username: string; role: 'ADMIN' | 'MEMBER' }) {
+      requireAdmin(viewer);
+      const username = input.username.trim();
+      if (!USERNAME_PATTERN.test(username)) {
+        throw badInput(
+          'username',
+          'Username must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit',
+        );
+      }
+      try {
+        return await prisma.user.create({ data: { username, role: input.role } });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict(`User "${username}" already exists`);
+        throw error;
+      }
+    },
+
+    async listTokens(viewer: Viewer) {
+      return prisma.apiToken.findMany({
+        where: { userId: viewer.id },
+        orderBy: { createdAt: 'asc' },
+      });
+    },
+
+    /** A member creates tokens for themselves; an admin may create one for any user. */
+    async createToken(viewer: Viewer, input: { name: string; userId?: string | null }) {
+      const name = input.name.trim();
+      if (name.length === 0 || name.length > TOKEN_NAME_MAX) {
+        throw badInput('name', `Token name must be 1-${TOKEN_NAME_MAX} characters`);
+      }
+      const userId = input.userId ?? viewer.id;
+      if (userId !== viewer.id) {
+        if (!isAdmin(viewer)) throw forbidden('Only an admin can create tokens for other users');
+        if (!(await findUser(userId))) throw notFound('User');
+      }
+      const token = generateApiToken();
+      const apiToken = await prisma.apiToken.create({
+        data: { userId, name, tokenHash: hashToken(token) },
+      });
+      return { token, apiToken };
+    },
+
+    async revokeToken(viewer: Viewer, id: string) {
+      const token = isUuid(id) ? await prisma.apiToken.findUnique({ where: { id } }) : null;
+      // Another user's token is NOT_FOUND, like a missing one (B5); admins may revoke any.
+      if (!token || (token.userId !== viewer.id && !isAdmin(viewer))) throw notFound('API token');
+      await prisma.apiToken.delete({ where: { id } });
+      return true;
+    },
+  };
+
+  function findUser(id: string) {
+    return isUuid(id) ? prisma.user.findUnique({ where: { id } }) : null;
+  }
+}
+
+export type UserService = ReturnType<typeof createUserService>;
+
+export function requireAdmin(viewer: Viewer) {
+  if (!isAdmin(viewer)) throw forbidden();
+}

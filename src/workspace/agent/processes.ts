@@ -1,0 +1,289 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+
+import { buildProcessEnv } from './environment.js';
+import { AgentRequestError, badRequest, errnoCode, fsRequestError, notFound } from './errors.js';
+import { HeadTailBuffer } from './head-tail-buffer.js';
+import type { Workspace } from './paths.js';
+import type {
+  ProcessInfo,
+  ProcessOutputResponse,
+  ProcessSignal,
+  SignalProcessResponse,
+  StartProcessRequest,
+  StartProcessResponse,
+} from './protocol.js';
+
+/** How long a foreground start waits for the exit when the request does not say. */
+export const DEFAULT_FOREGROUND_TIMEOUT_MS = 10_000;
+/** Longest a single request may wait on a process (foreground timeout, output waitMs). */
+export const MAX_WAIT_MS = 5 * 60_000;
+export const DEFAULT_MAX_PROCESSES = 16;
+/** Finished processes kept (with their output) for listing and polling; older ones are forgotten. */
+export const PROCESS_HISTORY_LIMIT = 100;
+/**
+ * After the shell exits, how long to wait for its pipes to close. Output still in the pipe arrives
+ * within this, but a backgrounded grandchild (`server &`) keeps the pipes open indefinitely and
+ * must not keep the command "running".
+ */
+const STDIO_DRAIN_GRACE_MS = 100;
+/** Between SIGTERM and SIGKILL when killAfterMs expires. */
+const KILL_GRACE_MS = 2_000;
+/** How long close() waits for killed processes to be reaped. */
+const CLOSE_WAIT_MS = 5_000;
+const SHELL = '/bin/sh';
+
+export interface ProcessManagerOptions {
+  workspace: Workspace;
+  /** Running processes allowed at once; more answer TOO_MANY_PROCESSES. */
+  maxProcesses: number;
+  /** Allow-listed extra environment (see environment.ts). */
+  agentEnv: Readonly<Record<string, string>>;
+  /** PATH handed to processes. */
+  path: string | undefined;
+}
+
+interface ManagedProcess {
+  id: string;
+  command: string;
+  workdir: string;
+  /** Also the process group id: every process is started as a group leader. */
+  pid: number | undefined;
+  startedAt: number;
+  endedAt: number | undefined;
+  running: boolean;
+  exitCode: number | null;
+  signal: string | null;
+  output: HeadTailBuffer;
+  /** Resolves when the process has exited and its output is collected. */
+  finished: Promise<void>;
+  timers: NodeJS.Timeout[];
+}
+
+/** Resolves after `ms` or when `done` settles, whichever is first, without leaving a timer. */
+async function waitAtMost(done: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    done,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/** Sends `signal` to the whole group led by `pgid`; false when no member is left. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'ESRCH') return false;
+    throw error;
+  }
+}
+
+/**
+ * Runs shell commands in the workspace, each in its own process group so a signal reaches
+ * everything the command started (`sleep 1000 &` included), and keeps their output in bounded
+ * buffers for polling.
+ */
+export class ProcessManager {
+  private readonly processes = new Map<string, ManagedProcess>();
+  /**
+   * Groups that may still have members, finished leaders included (their backgrounded children
+   * live on). close() kills them all; ones found empty are dropped so a recycled pid is never hit.
+   */
+  private readonly liveGroups = new Set<number>();
+  private closed = false;
+
+  constructor(private readonly options: ProcessManagerOptions) {}
+
+  async start(request: StartProcessRequest): Promise<StartProcessResponse> {
+    if (this.closed) throw new AgentRequestError('CONFLICT', 'The agent is shutting down');
+    const workdirShown = request.workdir ?? '.';
+    const cwd = await this.options.workspace.resolve(workdirShown);
+    const stats = await fs.stat(cwd).catch((error: unknown) => fsRequestError(error, workdirShown));
+    if (!stats.isDirectory()) throw badRequest(`workdir is not a directory: ${workdirShown}`);
+    // Checked after the awaits so concurrent starts cannot all pass it at once.
+    const running = [...this.processes.values()].filter((p) => p.running).length;
+    if (running >= this.options.maxProcesses) {
+      throw new AgentRequestError(
+        'TOO_MANY_PROCESSES',
+        `${running} processes are running (limit ${this.options.maxProcesses}); wait for one or signal it`,
+      );
+    }
+
+    this.pruneGroups();
+    const managed = this.spawn(request, cwd);
+    if (request.background) return { id: managed.id, running: true };
+
+    await waitAtMost(managed.finished, request.timeoutMs ?? DEFAULT_FOREGROUND_TIMEOUT_MS);
+    const result = this.outputOf(managed);
+    if (!result.running) return { ...result, running: false };
+    return {
+      ...result,
+      running: true,
+      note:
+        `Still running after ${result.wallDurationMs} ms; it was not stopped. Poll its output ` +
+        `(waitMs to wait for the exit) or send it a signal using id ${managed.id}.`,
+    };
+  }
+
+  list(): ProcessInfo[] {
+    return [...this.processes.values()].map((p) => ({
+      id: p.id,
+      command: p.command,
+      workdir: p.workdir,
+      running: p.running,
+      exitCode: p.exitCode,
+      signal: p.signal,
+      startedAt: new Date(p.startedAt).toISOString(),
+      endedAt: p.endedAt === undefined ? null : new Date(p.endedAt).toISOString(),
+    }));
+  }
+
+  /** Output so far; with `waitMs`, first waits up to that long for the process to exit. */
+  async output(id: string, waitMs = 0): Promise<ProcessOutputResponse> {
+    const managed = this.get(id);
+    if (waitMs > 0 && managed.running) await waitAtMost(managed.finished, waitMs);
+    return this.outputOf(managed);
+  }
+
+  signal(id: string, signal: ProcessSignal): SignalProcessResponse {
+    const managed = this.get(id);
+    const pgid = managed.pid;
+    const delivered =
+      pgid !== undefined && this.liveGroups.has(pgid) ? signalGroup(pgid, signal) : false;
+    if (!delivered && pgid !== undefined && !managed.running) this.liveGroups.delete(pgid);
+    return { id, signal, delivered };
+  }
+
+  /** SIGKILLs every group this manager started and waits (briefly) for the leaders to be reaped. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pgid of this.liveGroups) signalGroup(pgid, 'SIGKILL');
+    this.liveGroups.clear();
+    const pending = [...this.processes.values()].filter((p) => p.running).map((p) => p.finished);
+    await waitAtMost(
+      Promise.all(pending).then(() => undefined),
+      CLOSE_WAIT_MS,
+    );
+    for (const managed of this.processes.values()) managed.timers.forEach(clearTimeout);
+  }
+
+  private get(id: string): ManagedProcess {
+    const managed = this.processes.get(id);
+    if (!managed) throw notFound(`No process with id ${id}`);
+    return managed;
+  }
+
+  private spawn(request: StartProcessRequest, cwd: string): ManagedProcess {
+    const env = buildProcessEnv({
+      root: this.options.workspace.root,
+      path: this.options.path,
+      agentEnv: this.options.agentEnv,
+      requestEnv: request.env,
+    });
+    const child = spawn(SHELL, ['-c', request.command], {
+      cwd,
+      env,
+      detached: true, // own process group, so -pid reaches grandchildren
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+    let finish: () => void = () => undefined;
+    const managed: ManagedProcess = {
+      id: randomUUID(),
+      command: request.command,
+      workdir: cwd,
+      pid: child.pid,
+      startedAt: Date.now(),
+      endedAt: undefined,
+      running: true,
+      exitCode: null,
+      signal: null,
+      output: new HeadTailBuffer(),
+      finished: new Promise<void>((resolve) => {
+        finish = resolve;
+      }),
+      timers: [],
+    };
+    this.processes.set(managed.id, managed);
+    if (child.pid !== undefined) this.liveGroups.add(child.pid);
+
+    const markFinished = () => {
+      if (!managed.running) return;
+      managed.running = false;
+      managed.endedAt ??= Date.now();
+      managed.output.end();
+      managed.timers.forEach(clearTimeout);
+      managed.timers = [];
+      this.trimHistory();
+      finish();
+    };
+
+    child.stdout.on('data', (chunk: Buffer) => managed.output.write(chunk, 'stdout'));
+    child.stderr.on('data', (chunk: Buffer) => managed.output.write(chunk, 'stderr'));
+    child.on('error', (error) => {
+      // Only a failed spawn leaves no pid; errors sending signals later are not the command's.
+      if (child.pid !== undefined) return;
+      managed.output.write(`agentgraph-agent: could not start ${SHELL}: ${error.message}\n`);
+      markFinished();
+    });
+    child.on('exit', (code, signal) => {
+      managed.exitCode = code;
+      managed.signal = signal;
+      managed.endedAt = Date.now();
+      const drain = setTimeout(markFinished, STDIO_DRAIN_GRACE_MS);
+      drain.unref();
+      managed.timers.push(drain);
+    });
+    child.on('close', markFinished);
+
+    if (request.killAfterMs !== undefined && child.pid !== undefined) {
+      const pgid = child.pid;
+      const term = setTimeout(() => {
+        signalGroup(pgid, 'SIGTERM');
+        const kill = setTimeout(() => signalGroup(pgid, 'SIGKILL'), KILL_GRACE_MS);
+        kill.unref();
+        managed.timers.push(kill);
+      }, request.killAfterMs);
+      term.unref();
+      managed.timers.push(term);
+    }
+    return managed;
+  }
+
+  private outputOf(managed: ManagedProcess): ProcessOutputResponse {
+    const { output, truncated } = managed.output.snapshot();
+    return {
+      id: managed.id,
+      running: managed.running,
+      exitCode: managed.exitCode,
+      signal: managed.signal,
+      output,
+      truncated,
+      wallDurationMs: (managed.endedAt ?? Date.now()) - managed.startedAt,
+    };
+  }
+
+  /** Forgets the oldest finished processes beyond PROCESS_HISTORY_LIMIT. */
+  private trimHistory(): void {
+    let finished = [...this.processes.values()].filter((p) => !p.running).length;
+    for (const [id, managed] of this.processes) {
+      if (finished <= PROCESS_HISTORY_LIMIT) break;
+      if (managed.running) continue;
+      this.processes.delete(id);
+      finished -= 1;
+    }
+  }
+
+  /** Drops groups whose every member has exited, so their ids are never signalled once reused. */
+  private pruneGroups(): void {
+    for (const pgid of this.liveGroups) {
+      if (!signalGroup(pgid, 0)) this.liveGroups.delete(pgid);
+    }
+  }
+}

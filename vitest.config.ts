@@ -1,0 +1,33 @@
+import { defineConfig } from 'vitest/config';
+
+// Three projects in one run:
+// - unit: no database or pub/sub (fake LLM, workspace agent, retry policy, …), run once;
+// - embedded / services: the same integration suite against PGlite + in-process pub/sub and
+//   against Postgres + Redis (test/support/backend.ts reads TEST_BACKEND);
+// - replicas: several server processes on one Postgres + Redis, so services only.
+export default defineConfig({
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'embedded',
+          include: ['test/integration/**/*.test.ts'],
+          env: { TEST_BACKEND: 'embedded' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'services',
+          include: ['test/integration/**/*.test.ts', 'test/replicas/**/*.test.ts'],
+          env: { TEST_BACKEND: 'services' },
+        },
+      },
+    ],
+  },
+});
