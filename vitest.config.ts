@@ -1,4 +1,7 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
 
 // Three projects in one run:
 // - unit: no database or pub/sub (fake LLM, workspace agent, retry policy, …), run once;
@@ -6,6 +9,10 @@ import { defineConfig } from 'vitest/config';
 //   against Postgres + Redis (test/support/backend.ts reads TEST_BACKEND);
 // - replicas: several server processes on one Postgres + Redis, so services only.
 export default defineConfig({
+  // graphql-js must be one module instance: Pothos and Yoga load its CommonJS entry, while Vite
+  // would resolve our own `import 'graphql'` to the ESM one ("Cannot use GraphQLScalarType from
+  // another module or realm").
+  resolve: { alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }] },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,10 +1,23 @@
 import type { Deps } from './deps.js';
 import { createUserService } from './users/service.js';
+import { createProviderService } from './providers/service.js';
+import { createSettingsService } from './settings/service.js';
+import { createUsageService } from './usage/service.js';
+import { createChatService } from './chats/service.js';
+import { createTitleService } from './chats/title-service.js';
 
 /** Domain services, built once per process; resolvers and the daemon call the same ones. */
 export function createServices(deps: Deps) {
+  const usage = createUsageService(deps);
   return {
     users: createUserService(deps),
+    providers: createProviderService(deps),
+    settings: createSettingsService(deps),
+    usage,
+    chats: createChatService(deps, {
+      assertWithinUsageLimit: (userId) => usage.assertWithinUsageLimit(userId),
+    }),
+    titles: createTitleService(deps),
   };
 }
 

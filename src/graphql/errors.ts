@@ -86,7 +86,7 @@ export function useInputErrorCodes(): Plugin {
     onValidate:
       () =>
       ({ result, setResult }) => {
-        if (result.length > 0) setResult(recode(result));
+        if (result.length > 0) setResult(recode(result as readonly GraphQLError[]));
       },
     onExecute: () => ({
       onExecuteDone: ({ result, setResult }) => {

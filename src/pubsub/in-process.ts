@@ -1,4 +1,5 @@
 import type { PubSub } from './pubsub.js';
+import { createMemoryStreamBuffer } from './stream-buffer.js';
 
 /**
  * Pub/sub inside one process: correct only when a single replica runs (the embedded default).
@@ -7,6 +8,7 @@ import type { PubSub } from './pubsub.js';
 export function createInProcessPubSub(): PubSub {
   const handlers = new Map<string, Set<(payload: unknown) => void>>();
   return {
+    streamBuffer: createMemoryStreamBuffer(),
     async publish(topic, payload) {
       const subscribers = handlers.get(topic.channel);
       if (!subscribers) return;

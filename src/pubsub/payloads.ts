@@ -40,6 +40,8 @@ export type ChatEventPayload =
       messageId: string | null;
       role: MessageRoleName;
       part: MessagePart;
+      /** Position within its message's stream; subscribers drop a (messageId, seq) seen twice. */
+      seq: number;
     }
   | { __typename: 'MessageEvent'; chatId: string; message: MessagePayload }
   | { __typename: 'StatusEvent'; chatId: string; status: ChatStatusName; lastError: string | null }

@@ -1,3 +1,4 @@
+import type { StreamBuffer } from './stream-buffer.js';
 import type { Topic, TopicName, TopicPayloads } from './topics.js';
 
 export type Unsubscribe = () => Promise<void>;
@@ -13,6 +14,8 @@ export interface PubSub {
     topic: Topic<Name>,
     onMessage: (payload: TopicPayloads[Name]) => void,
   ): Promise<Unsubscribe>;
+  /** Parts of the steps being streamed, shared by every replica. */
+  readonly streamBuffer: StreamBuffer;
   /** Throws when the broker is unreachable (readiness probe). */
   ping(): Promise<void>;
   close(): Promise<void>;

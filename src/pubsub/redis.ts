@@ -1,6 +1,7 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import type { PubSub } from './pubsub.js';
+import { createRedisStreamBuffer } from './stream-buffer.js';
 
 /** Redis-backed pub/sub (graphql-redis-subscriptions over two ioredis connections). */
 export async function createRedisPubSub(url: string): Promise<PubSub> {
@@ -10,6 +11,7 @@ export async function createRedisPubSub(url: string): Promise<PubSub> {
   await Promise.all([publisher.connect(), subscriber.connect()]);
   const redis = new RedisPubSub({ publisher, subscriber });
   return {
+    streamBuffer: createRedisStreamBuffer(publisher),
     publish: (topic, payload) => redis.publish(topic.channel, payload),
     async subscribe(topic, onMessage) {
       const subscriptionId = await redis.subscribe(topic.channel, onMessage);

@@ -51,9 +51,10 @@ export { PROCESS_SIGNALS } from './agent/protocol.js';
 export type WorkspaceAgentClientErrorCode = 'AGENT_UNREACHABLE' | 'BAD_RESPONSE';
 
 /**
- * A failed call. `code` and `status` are the agent's (e.g. PATH_OUTSIDE_WORKSPACE / 403), or
- * AGENT_UNREACHABLE / BAD_RESPONSE with status 0 when no usable answer came back. Tools can show
- * `message` to the model as it is: it names the path or edit at fault and never holds secrets.
+ * A failed call. `code` and `status` are the agent's (e.g. PATH_OUTSIDE_WORKSPACE / 403); or
+ * AGENT_UNREACHABLE with status 0 when the agent could not be reached, or BAD_RESPONSE with the
+ * HTTP status when the answer was not the agent's JSON. Tools can show `message` to the model as
+ * it is: it names the path or edit at fault and holds no secrets.
  */
 export class WorkspaceAgentError extends Error {
   override name = 'WorkspaceAgentError';

@@ -98,6 +98,7 @@ CREATE TABLE "chats" (
   "workspace_id" UUID,
   "worker_id" TEXT,
   "lease_epoch" INTEGER NOT NULL DEFAULT 0,
+  "interrupt_request" TEXT,
   "started_at" TIMESTAMPTZ(3),
   "heartbeat_at" TIMESTAMPTZ(3),
   "last_read_message_id" BIGINT,

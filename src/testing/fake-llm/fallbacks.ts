@@ -12,10 +12,11 @@ export const failFallback: FallbackHandler = () => ({
   errorMessage: NO_SCRIPT_MESSAGE,
 });
 
-/** First words of the first line, without trailing punctuation: good enough for a chat title. */
+/** First words of the first sentence, without trailing punctuation: good enough for a title. */
 export function titleFrom(text: string): string {
   const firstLine = text.trim().split('\n', 1)[0] ?? '';
-  const words = firstLine.split(/\s+/).filter((w) => w.length > 0);
+  const firstSentence = firstLine.split(/(?<=[.!?])\s/, 1)[0] ?? '';
+  const words = firstSentence.split(/\s+/).filter((w) => w.length > 0);
   const title = words
     .slice(0, TITLE_MAX_WORDS)
     .join(' ')

@@ -197,6 +197,10 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
   }
 
   async function handleCompletion(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Ends this response's delays when the client goes away or the server closes.
+    const connection = new AbortController();
+    res.on('close', () => connection.abort());
+    const signal = AbortSignal.any([connection.signal, lifetime.signal]);
     const parsed = parseJson(await readBody(req));
     const body = parsed.ok ? asChatRequest(parsed.value) : undefined;
     if (!body) {
@@ -211,12 +215,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
       source: scripted ? 'script' : 'fallback',
       authorization: req.headers.authorization,
     });
-    const step = scripted ?? fallback(body);
-    // Ends this response's delays when the client goes away or the server closes.
-    const connection = new AbortController();
-    res.on('close', () => connection.abort());
-    const signal = AbortSignal.any([connection.signal, lifetime.signal]);
-    await answer(res, step, body, signal);
+    await answer(res, scripted ?? fallback(body), body, signal);
   }
 
   async function handleScript(req: IncomingMessage, res: ServerResponse): Promise<void> {

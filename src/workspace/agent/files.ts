@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import { AgentRequestError, badRequest, errnoCode, fsRequestError } from './errors.js';
 import type { Workspace } from './paths.js';
+import { incompleteSuffixLength } from './utf8.js';
 import type {
   DirectoryEntry,
   DirectoryEntryType,
@@ -57,7 +58,7 @@ export async function readFile(
             kept.push(piece);
             keptBytes += piece.length;
           } else {
-            kept.push(piece.subarray(0, characterBoundary(piece, room)));
+            kept.push(piece.subarray(0, room));
             truncated = true;
           }
           endLine = line;
@@ -75,21 +76,17 @@ export async function readFile(
   if (startLine > totalLines && !emptyFileFromStart) {
     throw badRequest(`offset ${startLine} is past the end of the file (${totalLines} lines)`);
   }
+  let content = Buffer.concat(kept);
+  // The cap may fall inside a character (possibly one begun in an earlier piece): drop its start.
+  if (truncated) content = content.subarray(0, content.length - incompleteSuffixLength(content));
   return {
     path: workspace.display(real),
-    content: Buffer.concat(kept).toString('utf8'),
+    content: content.toString('utf8'),
     totalLines,
     startLine,
     endLine,
     truncated,
   };
-}
-
-/** Largest cut at or before `limit` that does not split a UTF-8 character. */
-function characterBoundary(bytes: Buffer, limit: number): number {
-  let cut = limit;
-  while (cut > 0 && ((bytes[cut] ?? 0) & 0xc0) === 0x80) cut -= 1;
-  return cut;
 }
 
 export async function writeFile(

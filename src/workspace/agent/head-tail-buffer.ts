@@ -11,6 +11,8 @@
  * by the head/tail seam are dropped and counted as omitted.
  */
 
+import { incompleteSuffixLength, isContinuationByte, leadingContinuationLength } from './utf8.js';
+
 /** Bytes kept from the start of the output. */
 export const MAX_HEAD_BYTES = 16 * 1024;
 /** Bytes kept from the end of the output. */
@@ -26,8 +28,6 @@ export const omissionMarker = (omittedBytes: number): string =>
 
 const NEWLINE = 0x0a;
 const LINE_TRUNCATED_MARKER_BYTES = Buffer.from(LINE_TRUNCATED_MARKER, 'utf8');
-/** The longest UTF-8 encoding of one character. */
-const MAX_UTF8_CHAR_BYTES = 4;
 /** Stream name used by write() when the caller has only one stream. */
 const DEFAULT_STREAM = 'output';
 
@@ -45,40 +45,6 @@ export interface HeadTailSnapshot {
   omittedBytes: number;
   /** How many lines were cut at MAX_LINE_BYTES. */
   truncatedLines: number;
-}
-
-/** True for the second, third and fourth bytes of a multi-byte UTF-8 character. */
-const isContinuationByte = (byte: number | undefined): boolean =>
-  byte !== undefined && (byte & 0xc0) === 0x80;
-
-/** Length of the character a lead byte announces (1 for ASCII and for invalid bytes). */
-function utf8SequenceLength(lead: number): number {
-  if (lead >= 0xf0 && lead <= 0xf7) return 4;
-  if (lead >= 0xe0) return lead <= 0xef ? 3 : 1;
-  if (lead >= 0xc0) return 2;
-  return 1;
-}
-
-/**
- * How many bytes at the end of `bytes` are the start of a character whose remaining bytes have not
- * arrived yet (0 when `bytes` ends on a character boundary).
- */
-function incompleteSuffixLength(bytes: Uint8Array): number {
-  const lookBack = Math.min(bytes.length, MAX_UTF8_CHAR_BYTES - 1);
-  for (let back = 1; back <= lookBack; back += 1) {
-    const byte = bytes[bytes.length - back];
-    if (byte === undefined) return 0;
-    if (isContinuationByte(byte)) continue;
-    return utf8SequenceLength(byte) > back ? back : 0;
-  }
-  return 0;
-}
-
-/** Number of continuation bytes at the start of `bytes` (the rest of a character cut off before). */
-function leadingContinuationLength(bytes: Uint8Array): number {
-  let count = 0;
-  while (count < MAX_UTF8_CHAR_BYTES - 1 && isContinuationByte(bytes[count])) count += 1;
-  return count;
 }
 
 export class HeadTailBuffer {

@@ -1,0 +1,29 @@
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { isUuid } from '../db/ids.js';
+import { isAdmin, type Viewer } from '../deps.js';
+import { notFound } from '../errors.js';
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/**
+ * B5: a member reaches only their own chats; an admin may read every chat but changes only their
+ * own. Anything else is NOT_FOUND, exactly like a chat that does not exist.
+ */
+export async function loadChatForRead(db: Db, viewer: Viewer, id: string) {
+  const chat = isUuid(id) ? await db.chat.findUnique({ where: { id } }) : null;
+  if (!chat || (chat.ownerId !== viewer.id && !isAdmin(viewer))) throw notFound('Chat');
+  return chat;
+}
+
+export async function loadChatForWrite(db: Db, viewer: Viewer, id: string) {
+  const chat = isUuid(id) ? await db.chat.findUnique({ where: { id } }) : null;
+  if (!chat || chat.ownerId !== viewer.id) throw notFound('Chat');
+  return chat;
+}
+
+/** Row-locks the chat for the rest of the transaction: serialises API writes with the daemon. */
+export async function lockChat(tx: Prisma.TransactionClient, viewer: Viewer, id: string) {
+  if (!isUuid(id)) throw notFound('Chat');
+  await tx.$queryRaw`SELECT id FROM chats WHERE id = ${id}::uuid FOR UPDATE`;
+  return loadChatForWrite(tx, viewer, id);
+}

@@ -1,0 +1,27 @@
+import type { Deps } from '../deps.js';
+import { createLanguageModel, type LanguageModel } from '../llm/index.js';
+import { resolveProviderSettings, type ResolvedModelSettings } from '../providers/service.js';
+
+export interface ChatModel {
+  settings: ResolvedModelSettings;
+  model: LanguageModel;
+}
+
+/**
+ * The model a chat runs with: its own model config when still usable, else the default one (a
+ * config deleted under a chat must not strand it). Null when neither is usable.
+ */
+export async function resolveChatModel(
+  deps: Pick<Deps, 'prisma' | 'secretBox'>,
+  modelConfigId: string | null,
+): Promise<ChatModel | null> {
+  let settings = modelConfigId ? await resolveProviderSettings(deps, modelConfigId) : null;
+  if (!settings) {
+    const fallback = await deps.prisma.modelConfig.findFirst({
+      where: { isDefault: true, enabled: true, deletedAt: null },
+      select: { id: true },
+    });
+    settings = fallback ? await resolveProviderSettings(deps, fallback.id) : null;
+  }
+  return settings ? { settings, model: createLanguageModel(settings) } : null;
+}

@@ -1,0 +1,98 @@
+import type { ChatMessage, QueuedMessage } from '../generated/prisma/client.js';
+import type { PrismaClient } from '../db/client.js';
+import {
+  topics,
+  type ChatEventPayload,
+  type ChatListEventKindName,
+  type ChatStatusName,
+  type MessagePayload,
+  type PubSub,
+  type QueuedMessagePayload,
+} from '../pubsub/index.js';
+import { readParts } from './parts.js';
+
+/**
+ * Publishing of chat events, after the database write they describe has committed. Used by the
+ * chat services and the daemon alike. Pub/sub is at-most-once; subscribers recover from the
+ * database, so a failed publish is logged by the caller, never retried here.
+ */
+export function createChatEvents({ pubsub, prisma }: { pubsub: PubSub; prisma: PrismaClient }) {
+  const chatEvent = (chatId: string, payload: ChatEventPayload) =>
+    pubsub.publish(topics.chatEvents(chatId), payload);
+  const list = (ownerId: string, kind: ChatListEventKindName, chatId: string) =>
+    pubsub.publish(topics.chatList(ownerId), { kind, chatId });
+
+  return {
+    list,
+    async message(row: ChatMessage) {
+      await chatEvent(row.chatId, {
+        __typename: 'MessageEvent',
+        chatId: row.chatId,
+        message: toMessagePayload(row),
+      });
+    },
+    async status(chat: {
+      id: string;
+      ownerId: string;
+      status: ChatStatusName;
+      lastError: string | null;
+    }) {
+      await chatEvent(chat.id, {
+        __typename: 'StatusEvent',
+        chatId: chat.id,
+        status: chat.status,
+        lastError: chat.lastError,
+      });
+      await list(chat.ownerId, 'STATUS', chat.id);
+    },
+    async queue(chatId: string) {
+      const queued = await prisma.queuedMessage.findMany({
+        where: { chatId },
+        orderBy: [{ position: 'asc' }, { id: 'asc' }],
+      });
+      await chatEvent(chatId, {
+        __typename: 'QueueEvent',
+        chatId,
+        queuedMessages: queued.map(toQueuedPayload),
+      });
+    },
+    async title(chat: { id: string; ownerId: string; title: string }) {
+      await chatEvent(chat.id, { __typename: 'TitleEvent', chatId: chat.id, title: chat.title });
+      await list(chat.ownerId, 'UPDATED', chat.id);
+    },
+    retry: (chatId: string, retry: { attempt: number; delayMs: number; error: string }) =>
+      chatEvent(chatId, { __typename: 'RetryEvent', chatId, ...retry }),
+    error: (chatId: string, message: string) =>
+      chatEvent(chatId, { __typename: 'ErrorEvent', chatId, message }),
+    raw: chatEvent,
+  };
+}
+
+export type ChatEvents = ReturnType<typeof createChatEvents>;
+
+export function toMessagePayload(row: ChatMessage): MessagePayload {
+  const hasUsage = row.role === 'ASSISTANT' || row.modelConfigId !== null;
+  return {
+    id: row.id.toString(),
+    chatId: row.chatId,
+    role: row.role,
+    parts: readParts(row.contentVersion, row.parts),
+    createdById: row.createdById,
+    modelConfigId: row.modelConfigId,
+    usage: hasUsage
+      ? {
+          inputTokens: row.inputTokens,
+          outputTokens: row.outputTokens,
+          reasoningTokens: row.reasoningTokens,
+          cacheReadTokens: row.cacheReadTokens,
+          cacheWriteTokens: row.cacheWriteTokens,
+          costMicros: row.costMicros,
+        }
+      : null,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export function toQueuedPayload(row: QueuedMessage): QueuedMessagePayload {
+  return { id: row.id.toString(), text: row.text, createdAt: row.createdAt.toISOString() };
+}

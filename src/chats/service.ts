@@ -1,0 +1,508 @@
+import { isUuid, parseBigIntId } from '../db/ids.js';
+import type { Deps, Viewer } from '../deps.js';
+import { badInput, conflict, notFound } from '../errors.js';
+import type { ChatMode, Prisma } from '../generated/prisma/client.js';
+import { topics } from '../pubsub/index.js';
+import { loadChatForRead, loadChatForWrite, lockChat } from './access.js';
+import { createChatEvents } from './events.js';
+import { validateLabels, type Label } from './labels.js';
+import { resolveChatModelConfigId } from './model-configs.js';
+import { CONTENT_VERSION, textPart } from './parts.js';
+import { initialTitle, MAX_TITLE_LENGTH } from './titles.js';
+import { insertUserMessageAndSetPending, queuePosition } from './transitions.js';
+
+export const MAX_MESSAGE_LENGTH = 100_000;
+/** Queued messages per chat; past this sendMessage is a CONFLICT. */
+export const MAX_QUEUE_SIZE = 20;
+/** How long interruptChat waits for the worker to persist what it produced. */
+export const INTERRUPT_ACK_TIMEOUT_MS = 5_000;
+
+export type BusyBehavior = 'QUEUE' | 'INTERRUPT';
+
+export interface ChatServiceOptions {
+  /** B28: throws USAGE_LIMIT_EXCEEDED when the user is past their limit. */
+  assertWithinUsageLimit(userId: string): Promise<void>;
+}
+
+/**
+ * Chat operations of the API (B8, B11, B12, B24, B25). Every state change is one transaction that
+ * first row-locks the chat, so it serialises with the daemon's writes; events go out after commit.
+ */
+export function createChatService(deps: Deps, options: ChatServiceOptions) {
+  const { prisma, pubsub, logger } = deps;
+  const events = createChatEvents(deps);
+
+  const publish = (what: string, work: () => Promise<unknown>) =>
+    work().catch((error: unknown) => logger.warn('publish failed', { what, error }));
+  const wakeDaemons = () =>
+    publish('daemon wake', () => pubsub.publish(topics.daemonWake(), { reason: 'chat pending' }));
+  const signalInterrupt = (chatId: string, reason: 'user' | 'edit' | 'promote' | 'message') =>
+    publish('interrupt', () =>
+      pubsub.publish(topics.chatControl(chatId), { type: 'interrupt', reason }),
+    );
+
+  return {
+    events,
+
+    async createChat(
+      viewer: Viewer,
+      input: {
+        text: string;
+        modelConfigId?: string | null;
+        labels?: Label[] | null;
+        mode?: ChatMode | null;
+        workspaceId?: string | null;
+      },
+    ) {
+      const text = validateText(input.text);
+      const labels = validateLabels(input.labels ?? []);
+      await options.assertWithinUsageLimit(viewer.id);
+      const modelConfigId = await resolveChatModelConfigId(prisma, input.modelConfigId);
+      if (input.workspaceId) await requireOwnWorkspace(viewer, input.workspaceId);
+      const { chat, message } = await prisma.$transaction(async (tx) => {
+        const chat = await tx.chat.create({
+          data: {
+            ownerId: viewer.id,
+            title: initialTitle(text),
+            status: 'PENDING',
+            mode: input.mode ?? 'DEFAULT',
+            modelConfigId,
+            labels,
+            workspaceId: input.workspaceId ?? null,
+          },
+        });
+        const message = await tx.chatMessage.create({
+          data: {
+            chatId: chat.id,
+            role: 'USER',
+            parts: [textPart(text)] as unknown as Prisma.InputJsonValue,
+            contentVersion: CONTENT_VERSION,
+            createdById: viewer.id,
+          },
+        });
+        return { chat, message };
+      });
+      await publish('chat created', async () => {
+        await events.list(chat.ownerId, 'CREATED', chat.id);
+        await events.message(message);
+      });
+      await wakeDaemons();
+      return chat;
+    },
+
+    async sendMessage(
+      viewer: Viewer,
+      input: { chatId: string; text: string; busyBehavior?: BusyBehavior | null },
+    ) {
+      const text = validateText(input.text);
+      const busyBehavior = input.busyBehavior ?? 'QUEUE';
+      await loadChatForWrite(prisma, viewer, input.chatId);
+      await options.assertWithinUsageLimit(viewer.id);
+      const result = await prisma.$transaction(async (tx) => {
+        const chat = await lockChat(tx, viewer, input.chatId);
+        if (chat.archived) throw conflict('Chat is archived; unarchive it first');
+        const busy = chat.status === 'RUNNING' || chat.status === 'PENDING';
+        if (!busy) {
+          const inserted = await insertUserMessageAndSetPending(tx, chat.id, text, viewer.id);
+          return { ...inserted, queuedMessage: null };
+        }
+        const queued = await tx.queuedMessage.count({ where: { chatId: chat.id } });
+        if (queued >= MAX_QUEUE_SIZE) {
+          throw conflict(`The chat's queue is full (${MAX_QUEUE_SIZE} messages)`);
+        }
+        const interrupt = busyBehavior === 'INTERRUPT';
+        const queuedMessage = await tx.queuedMessage.create({
+          data: {
+            chatId: chat.id,
+            text,
+            createdById: viewer.id,
+            position: await queuePosition(tx, chat.id, interrupt ? 'head' : 'tail'),
+          },
+        });
+        // The worker persists what the turn produced, then runs the queue head next: one writer,
+        // so the interrupted step can never land after the new message.
+        const updated =
+          interrupt && chat.status === 'RUNNING'
+            ? await tx.chat.update({ where: { id: chat.id }, data: { interruptRequest: 'NEXT' } })
+            : chat;
+        return { chat: updated, message: null, queuedMessage };
+      });
+      await publish('message sent', async () => {
+        if (result.message) {
+          await events.message(result.message);
+          await events.status(result.chat);
+        } else {
+          await events.queue(result.chat.id);
+        }
+      });
+      if (result.message) await wakeDaemons();
+      if (result.chat.interruptRequest === 'NEXT') await signalInterrupt(result.chat.id, 'message');
+      return result;
+    },
+
+    async editMessage(viewer: Viewer, input: { messageId: string; text: string }) {
+      const text = validateText(input.text);
+      const messageId = parseBigIntId(input.messageId);
+      const original = messageId
+        ? await prisma.chatMessage.findFirst({ where: { id: messageId, deleted: false } })
+        : null;
+      if (!original) throw notFound('Message');
+      await loadChatForWrite(prisma, viewer, original.chatId).catch(() => {
+        throw notFound('Message');
+      });
+      if (original.role !== 'USER') {
+        throw badInput('messageId', 'Only USER messages can be edited');
+      }
+      const { chat, message, wasRunning } = await prisma.$transaction(async (tx) => {
+        const locked = await lockChat(tx, viewer, original.chatId);
+        const still = await tx.chatMessage.findFirst({
+          where: { id: original.id, deleted: false },
+        });
+        if (!still) throw notFound('Message');
+        await tx.chatMessage.updateMany({
+          where: { chatId: locked.id, id: { gte: original.id } },
+          data: { deleted: true },
+        });
+        await tx.queuedMessage.deleteMany({ where: { chatId: locked.id } });
+        // Fence off a running worker: a new lease means none of its later writes land.
+        await tx.chat.update({
+          where: { id: locked.id },
+          data: {
+            workerId: null,
+            leaseEpoch: { increment: 1 },
+            startedAt: null,
+            heartbeatAt: null,
+          },
+        });
+        return {
+          ...(await insertUserMessageAndSetPending(tx, locked.id, text, viewer.id)),
+          wasRunning: locked.status === 'RUNNING',
+        };
+      });
+      if (wasRunning) await signalInterrupt(chat.id, 'edit');
+      await publish('message edited', async () => {
+        await events.message(message);
+        await events.queue(chat.id);
+        await events.status(chat);
+      });
+      await wakeDaemons();
+      return chat;
+    },
+
+    /**
+     * B11: stops the turn and sets PAUSED. A RUNNING chat's worker is asked to stop and persist
+     * what it produced; the mutation waits for that (bounded), then fences a worker that did not
+     * answer so nothing it writes later lands.
+     */
+    async interruptChat(viewer: Viewer, chatId: string) {
+      const chat = await prisma.$transaction(async (tx) => {
+        const locked = await lockChat(tx, viewer, chatId);
+        if (locked.status === 'PENDING') {
+          return tx.chat.update({
+            where: { id: locked.id },
+            data: { status: 'PAUSED', interruptRequest: null },
+          });
+        }
+        if (locked.status !== 'RUNNING') return locked;
+        return tx.chat.update({ where: { id: locked.id }, data: { interruptRequest: 'PAUSE' } });
+      });
+      if (chat.status === 'PAUSED') {
+        await publish('chat paused', () => events.status(chat));
+        return chat;
+      }
+      if (chat.status !== 'RUNNING') return chat;
+      const settled = await waitForStatusChange(chat.id, INTERRUPT_ACK_TIMEOUT_MS, async () => {
+        await signalInterrupt(chat.id, 'user');
+      });
+      if (settled) return prisma.chat.findUniqueOrThrow({ where: { id: chat.id } });
+      const forced = await prisma.$transaction(async (tx) => {
+        const locked = await lockChat(tx, viewer, chatId);
+        if (locked.status !== 'RUNNING') return locked;
+        logger.warn('worker did not answer an interrupt; fencing it', {
+          chatId,
+          workerId: locked.workerId,
+        });
+        return tx.chat.update({
+          where: { id: locked.id },
+          data: {
+            status: 'PAUSED',
+            workerId: null,
+            leaseEpoch: { increment: 1 },
+            interruptRequest: null,
+            startedAt: null,
+            heartbeatAt: null,
+          },
+        });
+      });
+      await publish('chat paused', () => events.status(forced));
+      return forced;
+    },
+
+    async deleteQueuedMessage(viewer: Viewer, chatId: string, queuedId: string) {
+      const id = parseBigIntId(queuedId);
+      const chat = await prisma.$transaction(async (tx) => {
+        const locked = await lockChat(tx, viewer, chatId);
+        const deleted = id
+          ? await tx.queuedMessage.deleteMany({ where: { id, chatId: locked.id } })
+          : { count: 0 };
+        if (deleted.count === 0) throw notFound('Queued message');
+        return locked;
+      });
+      await publish('queue changed', () => events.queue(chat.id));
+      return chat;
+    },
+
+    /** Runs a queued message next: at once on an idle chat, after interrupting a running one. */
+    async promoteQueuedMessage(viewer: Viewer, chatId: string, queuedId: string) {
+      const id = parseBigIntId(queuedId);
+      const result = await prisma.$transaction(async (tx) => {
+        const locked = await lockChat(tx, viewer, chatId);
+        const queued = id
+          ? await tx.queuedMessage.findFirst({ where: { id, chatId: locked.id } })
+          : null;
+        if (!queued) throw notFound('Queued message');
+        if (locked.archived) throw conflict('Chat is archived; unarchive it first');
+        if (locked.status === 'RUNNING' || locked.status === 'PENDING') {
+          await tx.queuedMessage.update({
+            where: { id: queued.id },
+            data: { position: await queuePosition(tx, locked.id, 'head') },
+          });
+          const chat =
+            locked.status === 'RUNNING'
+              ? await tx.chat.update({
+                  where: { id: locked.id },
+                  data: { interruptRequest: 'NEXT' },
+                })
+              : locked;
+          return { chat, message: null };
+        }
+        await tx.queuedMessage.delete({ where: { id: queued.id } });
+        return insertUserMessageAndSetPending(tx, locked.id, queued.text, queued.createdById);
+      });
+      await publish('queue promoted', async () => {
+        await events.queue(result.chat.id);
+        if (result.message) {
+          await events.message(result.message);
+          await events.status(result.chat);
+        }
+      });
+      if (result.message) await wakeDaemons();
+      else if (result.chat.status === 'RUNNING') await signalInterrupt(result.chat.id, 'promote');
+      return result.chat;
+    },
+
+    async updateChat(
+      viewer: Viewer,
+      input: {
+        id: string;
+        title?: string | null;
+        labels?: Label[] | null;
+        modelConfigId?: string | null;
+        mode?: ChatMode | null;
+      },
+    ) {
+      const data: Prisma.ChatUpdateInput = {};
+      if (input.title !== undefined && input.title !== null) {
+        const title = input.title.replace(/\s+/g, ' ').trim();
+        if (title.length === 0 || [...title].length > MAX_TITLE_LENGTH) {
+          throw badInput('title', `Title must be 1-${MAX_TITLE_LENGTH} characters`);
+        }
+        data.title = title;
+      }
+      if (input.labels) data.labels = validateLabels(input.labels);
+      if (input.mode) data.mode = input.mode;
+      await loadChatForWrite(prisma, viewer, input.id);
+      if (input.modelConfigId) {
+        data.modelConfig = {
+          connect: { id: await resolveChatModelConfigId(prisma, input.modelConfigId) },
+        };
+      }
+      const before = await loadChatForWrite(prisma, viewer, input.id);
+      const chat = await prisma.chat.update({ where: { id: before.id }, data });
+      await publish('chat updated', async () => {
+        if (data.title !== undefined && chat.title !== before.title) await events.title(chat);
+        else await events.list(chat.ownerId, 'UPDATED', chat.id);
+      });
+      return chat;
+    },
+
+    /** Archiving a root archives its subagent chats too (B19), and stops what they run. */
+    async setArchived(viewer: Viewer, chatId: string, archived: boolean) {
+      const chat = await loadChatForWrite(prisma, viewer, chatId);
+      const family = { OR: [{ id: chat.id }, { rootId: chat.id }], ownerId: viewer.id };
+      if (!archived && chat.parentId) {
+        const parent = await prisma.chat.findUnique({ where: { id: chat.parentId } });
+        if (parent?.archived) throw conflict('Unarchive the parent chat first');
+      }
+      const affected = await prisma.$transaction(async (tx) => {
+        const rows = await tx.chat.findMany({ where: family, select: { id: true, status: true } });
+        await tx.chat.updateMany({
+          where: family,
+          data: archived ? { archived: true, pinOrder: null } : { archived: false },
+        });
+        if (archived) {
+          await tx.chat.updateMany({
+            where: { ...family, status: 'RUNNING' },
+            data: { interruptRequest: 'PAUSE' },
+          });
+          await tx.chat.updateMany({
+            where: { ...family, status: 'PENDING' },
+            data: { status: 'PAUSED' },
+          });
+          await compactPins(tx, viewer.id);
+        }
+        return rows;
+      });
+      for (const row of affected) {
+        if (archived && row.status === 'RUNNING') await signalInterrupt(row.id, 'user');
+        await publish('chat archived', () => events.list(viewer.id, 'UPDATED', row.id));
+      }
+      return prisma.chat.findUniqueOrThrow({ where: { id: chat.id } });
+    },
+
+    async deleteChat(viewer: Viewer, chatId: string) {
+      const chat = await loadChatForWrite(prisma, viewer, chatId);
+      const family = await prisma.chat.findMany({
+        where: { OR: [{ id: chat.id }, { rootId: chat.id }] },
+        select: { id: true, status: true },
+      });
+      await prisma.$transaction(async (tx) => {
+        await tx.chat.deleteMany({ where: { rootId: chat.id } });
+        await tx.chat.delete({ where: { id: chat.id } });
+        if (chat.pinOrder !== null) await compactPins(tx, viewer.id);
+      });
+      for (const row of family) {
+        if (row.status === 'RUNNING') await signalInterrupt(row.id, 'user');
+        await publish('chat deleted', () => events.list(viewer.id, 'DELETED', row.id));
+      }
+      return true;
+    },
+
+    /** Pins among the owner's pinned root chats, 1-based; null appends at the end (B25). */
+    async pinChat(viewer: Viewer, chatId: string, pinOrder?: number | null) {
+      if (pinOrder !== undefined && pinOrder !== null && pinOrder < 1) {
+        throw badInput('pinOrder', 'pinOrder must be 1 or more');
+      }
+      const chat = await prisma.$transaction(async (tx) => {
+        const locked = await lockChat(tx, viewer, chatId);
+        if (locked.archived) throw badInput('id', 'Archived chats cannot be pinned');
+        if (locked.parentId) throw badInput('id', 'Only root chats can be pinned');
+        const pinned = (await pinnedChats(tx, viewer.id)).filter((id) => id !== locked.id);
+        const index = Math.min((pinOrder ?? pinned.length + 1) - 1, pinned.length);
+        pinned.splice(index, 0, locked.id);
+        await writePins(tx, pinned);
+        return tx.chat.findUniqueOrThrow({ where: { id: locked.id } });
+      });
+      await publish('chat pinned', () => events.list(viewer.id, 'UPDATED', chat.id));
+      return chat;
+    },
+
+    async unpinChat(viewer: Viewer, chatId: string) {
+      const chat = await prisma.$transaction(async (tx) => {
+        const locked = await lockChat(tx, viewer, chatId);
+        if (locked.pinOrder === null) return locked;
+        await tx.chat.update({ where: { id: locked.id }, data: { pinOrder: null } });
+        await compactPins(tx, viewer.id);
+        return tx.chat.findUniqueOrThrow({ where: { id: locked.id } });
+      });
+      await publish('chat unpinned', () => events.list(viewer.id, 'UPDATED', chat.id));
+      return chat;
+    },
+
+    async markChatRead(viewer: Viewer, chatId: string) {
+      const chat = await loadChatForWrite(prisma, viewer, chatId);
+      return markRead(chat.id);
+    },
+
+    /** Advances the owner's read mark (markChatRead, or a subscription delivering a message). */
+    markRead,
+
+    loadForRead: (viewer: Viewer, chatId: string) => loadChatForRead(prisma, viewer, chatId),
+  };
+
+  async function markRead(chatId: string, upTo?: bigint) {
+    const latest =
+      upTo ??
+      (
+        await prisma.chatMessage.aggregate({
+          where: { chatId, deleted: false },
+          _max: { id: true },
+        })
+      )._max.id;
+    if (latest === null || latest === undefined) {
+      return prisma.chat.findUniqueOrThrow({ where: { id: chatId } });
+    }
+    // Never move the mark backwards (a slow subscription after a newer markChatRead).
+    await prisma.chat.updateMany({
+      where: {
+        id: chatId,
+        OR: [{ lastReadMessageId: null }, { lastReadMessageId: { lt: latest } }],
+      },
+      data: { lastReadMessageId: latest },
+    });
+    return prisma.chat.findUniqueOrThrow({ where: { id: chatId } });
+  }
+
+  async function requireOwnWorkspace(viewer: Viewer, workspaceId: string) {
+    const workspace = isUuid(workspaceId)
+      ? await prisma.workspace.findUnique({ where: { id: workspaceId } })
+      : null;
+    if (!workspace || workspace.ownerId !== viewer.id) throw notFound('Workspace');
+  }
+
+  /** Resolves true when the chat leaves RUNNING within timeoutMs (pub/sub, then a DB re-check). */
+  async function waitForStatusChange(
+    chatId: string,
+    timeoutMs: number,
+    afterSubscribed: () => Promise<void>,
+  ): Promise<boolean> {
+    let settle: (value: boolean) => void = () => undefined;
+    const settled = new Promise<boolean>((resolve) => (settle = resolve));
+    const unsubscribe = await pubsub.subscribe(topics.chatEvents(chatId), (event) => {
+      if (event.__typename === 'StatusEvent' && event.status !== 'RUNNING') settle(true);
+    });
+    const timer = setTimeout(() => settle(false), timeoutMs);
+    try {
+      await afterSubscribed();
+      const current = await prisma.chat.findUnique({ where: { id: chatId } });
+      if (!current || current.status !== 'RUNNING') settle(true);
+      if (await settled) return true;
+      // Pub/sub may have dropped the event: the database decides.
+      const latest = await prisma.chat.findUnique({ where: { id: chatId } });
+      return !latest || latest.status !== 'RUNNING';
+    } finally {
+      clearTimeout(timer);
+      await unsubscribe();
+    }
+  }
+}
+
+export type ChatService = ReturnType<typeof createChatService>;
+
+function validateText(text: string): string {
+  if (text.trim().length === 0) throw badInput('text', 'Message text must not be empty');
+  if (text.length > MAX_MESSAGE_LENGTH) {
+    throw badInput('text', `Message text must be at most ${MAX_MESSAGE_LENGTH} characters`);
+  }
+  return text;
+}
+
+async function pinnedChats(tx: Prisma.TransactionClient, ownerId: string) {
+  const rows = await tx.chat.findMany({
+    where: { ownerId, pinOrder: { not: null }, archived: false, parentId: null },
+    orderBy: [{ pinOrder: 'asc' }, { id: 'asc' }],
+    select: { id: true },
+  });
+  return rows.map((row) => row.id);
+}
+
+async function writePins(tx: Prisma.TransactionClient, orderedIds: string[]) {
+  for (const [index, id] of orderedIds.entries()) {
+    await tx.chat.update({ where: { id }, data: { pinOrder: index + 1 } });
+  }
+}
+
+/** Renumbers pins 1..n after one was removed. */
+async function compactPins(tx: Prisma.TransactionClient, ownerId: string) {
+  await writePins(tx, await pinnedChats(tx, ownerId));
+}

@@ -1,0 +1,151 @@
+import type { ChatMessage } from '../generated/prisma/client.js';
+import type { PrismaClient } from '../db/client.js';
+import {
+  topics,
+  type ChatEventPayload,
+  type ChatStatusName,
+  type PubSub,
+} from '../pubsub/index.js';
+import type { PartEvent } from '../pubsub/stream-buffer.js';
+
+/**
+ * chatEvents (B13-B15): a snapshot from the database, then live events from pub/sub, with no gap
+ * and no duplicate. The live subscription opens BEFORE the snapshot is read; events that arrive
+ * meanwhile wait in a queue and are deduplicated against the snapshot:
+ * - messages: any MessageEvent triggers a read of every message after the last one sent, so a
+ *   message whose pub/sub event was lost still arrives (the database is the source of truth);
+ * - parts: (messageId, seq) pairs already sent are dropped, as are parts of persisted messages;
+ * - status: an unchanged status is not repeated.
+ */
+export type StreamedChatEvent =
+  | Exclude<ChatEventPayload, { __typename: 'MessageEvent' }>
+  | { __typename: 'MessageEvent'; chatId: string; message: ChatMessage };
+
+/** A subscriber this far behind is cut off with an ErrorEvent; it resumes with afterMessageId. */
+export const MAX_PENDING_LIVE_EVENTS = 50_000;
+
+export interface StreamChatEventsOptions {
+  prisma: PrismaClient;
+  pubsub: PubSub;
+  chatId: string;
+  afterMessageId: bigint | null;
+  /** Called for each ASSISTANT message delivered (B26: a subscription that received it). */
+  onAssistantMessage?: (message: ChatMessage) => void;
+  /** Ends the stream (the client unsubscribed or disconnected). */
+  signal: AbortSignal;
+}
+
+export async function* streamChatEvents(
+  options: StreamChatEventsOptions,
+): AsyncGenerator<StreamedChatEvent> {
+  const { prisma, pubsub, chatId, signal } = options;
+  const live: ChatEventPayload[] = [];
+  let wake: (() => void) | null = null;
+  let overflowed = false;
+  const unsubscribe = await pubsub.subscribe(topics.chatEvents(chatId), (event) => {
+    if (live.length >= MAX_PENDING_LIVE_EVENTS) overflowed = true;
+    else live.push(event);
+    wake?.();
+  });
+
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort);
+
+  let lastMessageId = options.afterMessageId ?? 0n;
+  let lastStatus: { status: ChatStatusName; lastError: string | null } | null = null;
+  const sentSeq = new Map<string, number>();
+
+  const newMessages = async () => {
+    const rows = await prisma.chatMessage.findMany({
+      where: { chatId, deleted: false, id: { gt: lastMessageId } },
+      orderBy: { id: 'asc' },
+    });
+    const events: StreamedChatEvent[] = [];
+    for (const message of rows) {
+      lastMessageId = message.id;
+      if (message.role === 'ASSISTANT') options.onAssistantMessage?.(message);
+      events.push({ __typename: 'MessageEvent', chatId, message });
+    }
+    return events;
+  };
+  const freshPart = (event: PartEvent) => {
+    if (event.messageId !== null && BigInt(event.messageId) <= lastMessageId) return false;
+    const key = event.messageId ?? '';
+    if ((sentSeq.get(key) ?? -1) >= event.seq) return false;
+    sentSeq.set(key, event.seq);
+    return true;
+  };
+
+  try {
+    const chat = await prisma.chat.findUnique({ where: { id: chatId } });
+    if (!chat) return;
+    lastStatus = { status: chat.status, lastError: chat.lastError };
+    yield { __typename: 'StatusEvent', chatId, ...lastStatus };
+    yield* await newMessages();
+    for (const part of await pubsub.streamBuffer.read(chatId)) {
+      if (freshPart(part)) yield part;
+    }
+
+    while (!signal.aborted) {
+      if (overflowed) {
+        yield {
+          __typename: 'ErrorEvent',
+          chatId,
+          message: 'Subscriber fell behind; resubscribe with afterMessageId',
+        };
+        return;
+      }
+      const event = live.shift();
+      if (!event) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+        continue;
+      }
+      switch (event.__typename) {
+        case 'MessageEvent':
+          yield* await newMessages();
+          break;
+        case 'MessagePartEvent':
+          if (freshPart(event)) yield event;
+          break;
+        case 'StatusEvent':
+          if (lastStatus?.status === event.status && lastStatus.lastError === event.lastError)
+            break;
+          lastStatus = { status: event.status, lastError: event.lastError };
+          yield event;
+          break;
+        default:
+          yield event;
+      }
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await unsubscribe();
+  }
+}
+
+/**
+ * Wraps a generator so that return() (a client unsubscribing) ends it even while it waits for
+ * the next live event: graphql-js calls return() on the iterator, which a suspended generator
+ * would only see after its pending await settles.
+ */
+export function cancellableIterator<T>(
+  make: (signal: AbortSignal) => AsyncGenerator<T>,
+): AsyncIterableIterator<T> {
+  const controller = new AbortController();
+  const generator = make(controller.signal);
+  return {
+    next: () => generator.next(),
+    return: (value?: unknown) => {
+      controller.abort();
+      return generator.return(value as T);
+    },
+    throw: (error?: unknown) => {
+      controller.abort();
+      return generator.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import type { Prisma } from '../generated/prisma/client.js';
+import { CONTENT_VERSION, textPart } from './parts.js';
+
+/**
+ * Writes shared by the API and the daemon. Each runs inside the caller's transaction, after the
+ * chat row is locked, so a transition is one transaction (see src/daemon/ARCHITECTURE.md).
+ */
+
+/** Inserts a USER message and makes the chat PENDING for the daemon (B8, B11). */
+export async function insertUserMessageAndSetPending(
+  tx: Prisma.TransactionClient,
+  chatId: string,
+  text: string,
+  createdById: string | null,
+) {
+  const message = await tx.chatMessage.create({
+    data: {
+      chatId,
+      role: 'USER',
+      parts: [textPart(text)] as unknown as Prisma.InputJsonValue,
+      contentVersion: CONTENT_VERSION,
+      createdById,
+    },
+  });
+  const chat = await tx.chat.update({
+    where: { id: chatId },
+    data: {
+      status: 'PENDING',
+      lastError: null,
+      interruptRequest: null,
+      lastActivityAt: new Date(),
+    },
+  });
+  return { message, chat };
+}
+
+/** Removes and returns the head of a chat's queue (lowest position), or null. */
+export async function popQueuedMessage(tx: Prisma.TransactionClient, chatId: string) {
+  const head = await tx.queuedMessage.findFirst({
+    where: { chatId },
+    orderBy: [{ position: 'asc' }, { id: 'asc' }],
+  });
+  if (!head) return null;
+  await tx.queuedMessage.delete({ where: { id: head.id } });
+  return head;
+}
+
+/** Queue positions: append at the tail, or go to the head (INTERRUPT, promote). */
+export async function queuePosition(
+  tx: Prisma.TransactionClient,
+  chatId: string,
+  where: 'head' | 'tail',
+): Promise<number> {
+  const aggregate = await tx.queuedMessage.aggregate({
+    where: { chatId },
+    _min: { position: true },
+    _max: { position: true },
+  });
+  return where === 'head' ? (aggregate._min.position ?? 1) - 1 : (aggregate._max.position ?? 0) + 1;
+}

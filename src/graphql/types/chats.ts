@@ -1,0 +1,332 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { loadChatForRead } from '../../chats/access.js';
+import { labelsToList } from '../../chats/labels.js';
+import { encodeChatCursor, listChatIds } from '../../chats/list.js';
+import { isUuid } from '../../db/ids.js';
+import { builder } from '../builder.js';
+import { QueuedMessageType } from './messages.js';
+import { NodeInterface, registerNodeLoader } from './node.js';
+import { UsageType } from './usage.js';
+
+export const ChatStatusEnum = builder.enumType('ChatStatus', {
+  values: {
+    PENDING: { description: 'Waiting for a worker to pick it up.' },
+    RUNNING: { description: 'A worker is running the agent loop.' },
+    WAITING: { description: 'The last turn finished; waiting for the user.' },
+    PAUSED: { description: 'Interrupted by the user.' },
+    ERROR: { description: 'The last turn failed; see lastError.' },
+  } as const,
+});
+
+export const ChatModeEnum = builder.enumType('ChatMode', {
+  values: {
+    DEFAULT: { description: 'All tools allowed.' },
+    PLAN: { description: 'Read-only tools plus ask_user_question and propose_plan.' },
+  } as const,
+});
+
+export const LabelType = builder.objectRef<{ key: string; value: string }>('Label').implement({
+  fields: (t) => ({ key: t.exposeString('key'), value: t.exposeString('value') }),
+});
+
+export const LabelInput = builder.inputType('LabelInput', {
+  fields: (t) => ({ key: t.string({ required: true }), value: t.string({ required: true }) }),
+});
+
+export const ChatType = builder.prismaObject('Chat', {
+  interfaces: [NodeInterface],
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    owner: t.relation('owner'),
+    title: t.exposeString('title'),
+    status: t.expose('status', { type: ChatStatusEnum }),
+    lastError: t.exposeString('lastError', {
+      nullable: true,
+      description: 'Set when status is ERROR; cleared when the chat runs again.',
+    }),
+    mode: t.expose('mode', { type: ChatModeEnum }),
+    modelConfig: t.relation('modelConfig', { nullable: true }),
+    labels: t.field({ type: [LabelType], resolve: (chat) => labelsToList(chat.labels) }),
+    archived: t.exposeBoolean('archived'),
+    pinOrder: t.exposeInt('pinOrder', {
+      nullable: true,
+      description: 'Position among pinned chats (1-based), null when not pinned.',
+    }),
+    hasUnread: t.boolean({
+      resolve: async (chat, _args, ctx) =>
+        (await ctx.prisma.chatMessage.findFirst({
+          where: {
+            chatId: chat.id,
+            role: 'ASSISTANT',
+            deleted: false,
+            ...(chat.lastReadMessageId !== null ? { id: { gt: chat.lastReadMessageId } } : {}),
+          },
+          select: { id: true },
+        })) !== null,
+    }),
+    parent: t.relation('parent', { nullable: true }),
+    root: t.relation('root', { nullable: true }),
+    children: t.relation('children', { query: { orderBy: { createdAt: 'asc' } } }),
+    workspace: t.relation('workspace', { nullable: true }),
+    messages: t.relatedConnection(
+      'messages',
+      {
+        cursor: 'id',
+        description: 'Chronological (oldest first); last/before page back from the newest.',
+        query: () => ({ where: { deleted: false }, orderBy: { id: 'asc' } }),
+      },
+      { name: 'ChatMessageConnection' },
+      { name: 'ChatMessageEdge' },
+    ),
+    queuedMessages: t.field({
+      type: [QueuedMessageType],
+      resolve: (chat, _args, ctx) =>
+        ctx.prisma.queuedMessage.findMany({
+          where: { chatId: chat.id },
+          orderBy: [{ position: 'asc' }, { id: 'asc' }],
+        }),
+    }),
+    usage: t.field({
+      type: UsageType,
+      description: 'Sum over all messages of this chat, deleted ones included.',
+      resolve: async (chat, _args, ctx) => {
+        const { _sum } = await ctx.prisma.chatMessage.aggregate({
+          where: { chatId: chat.id },
+          _sum: {
+            inputTokens: true,
+            outputTokens: true,
+            reasoningTokens: true,
+            cacheReadTokens: true,
+            cacheWriteTokens: true,
+            costMicros: true,
+          },
+        });
+        return {
+          inputTokens: _sum.inputTokens ?? 0,
+          outputTokens: _sum.outputTokens ?? 0,
+          reasoningTokens: _sum.reasoningTokens ?? 0,
+          cacheReadTokens: _sum.cacheReadTokens ?? 0,
+          cacheWriteTokens: _sum.cacheWriteTokens ?? 0,
+          costMicros: _sum.costMicros ?? 0,
+        };
+      },
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+registerNodeLoader('Chat', async (ctx, id) =>
+  isUuid(id) ? loadChatForRead(ctx.prisma, ctx.viewer, id).catch(() => null) : null,
+);
+
+const ChatFilterInput = builder.inputType('ChatFilter', {
+  fields: (t) => ({
+    archived: t.boolean({ description: 'Default false: only unarchived chats.' }),
+    labels: t.field({ type: [LabelInput], description: 'Every label must match (AND).' }),
+    status: t.field({ type: [ChatStatusEnum] }),
+    search: t.string({ description: 'Case-insensitive substring of the title.' }),
+  }),
+});
+
+const ChatConnection = builder.connectionObject({ type: ChatType, name: 'ChatConnection' });
+
+builder.queryFields((t) => ({
+  chat: t.prismaField({
+    type: 'Chat',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      const chat = await loadChatForRead(ctx.prisma, ctx.viewer, id).catch(() => null);
+      return chat ? ctx.prisma.chat.findUnique({ ...query, where: { id: chat.id } }) : null;
+    },
+  }),
+  chats: t.field({
+    type: ChatConnection,
+    description: "The viewer's root chats: pinned first by pinOrder, then newest activity first.",
+    args: {
+      first: t.arg.int(),
+      after: t.arg.string(),
+      filter: t.arg({ type: ChatFilterInput }),
+    },
+    resolve: async (_root, args, ctx, info) => {
+      const { ids, hasNextPage } = await listChatIds(ctx.prisma, ctx.viewer, args);
+      const query = queryFromInfo({
+        context: ctx,
+        info,
+        typeName: 'Chat',
+        path: ['edges', 'node'],
+      });
+      const rows = await ctx.prisma.chat.findMany({ ...query, where: { id: { in: ids } } });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const edges = ids.flatMap((id) => {
+        const node = byId.get(id);
+        return node ? [{ cursor: encodeChatCursor(node), node }] : [];
+      });
+      return {
+        edges,
+        pageInfo: {
+          hasNextPage,
+          hasPreviousPage: Boolean(args.after),
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
+        },
+      };
+    },
+  }),
+}));
+
+const BusyBehaviorEnum = builder.enumType('BusyBehavior', {
+  values: {
+    QUEUE: { description: 'Queue the message until the current turn ends (default).' },
+    INTERRUPT: {
+      description: 'Stop the current turn, keep what it produced, then run this message.',
+    },
+  } as const,
+});
+
+const CreateChatInput = builder.inputType('CreateChatInput', {
+  fields: (t) => ({
+    text: t.string({ required: true }),
+    modelConfigId: t.id(),
+    labels: t.field({ type: [LabelInput] }),
+    mode: t.field({ type: ChatModeEnum }),
+    workspaceId: t.id(),
+  }),
+});
+
+const SendMessageInput = builder.inputType('SendMessageInput', {
+  fields: (t) => ({
+    chatId: t.id({ required: true }),
+    text: t.string({ required: true }),
+    busyBehavior: t.field({ type: BusyBehaviorEnum }),
+  }),
+});
+
+const EditMessageInput = builder.inputType('EditMessageInput', {
+  fields: (t) => ({ messageId: t.id({ required: true }), text: t.string({ required: true }) }),
+});
+
+const UpdateChatInput = builder.inputType('UpdateChatInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    title: t.string(),
+    labels: t.field({ type: [LabelInput], description: 'Replaces the whole label set.' }),
+    modelConfigId: t.id(),
+    mode: t.field({ type: ChatModeEnum }),
+  }),
+});
+
+interface SendMessageResult {
+  chat: { id: string };
+  message: { id: bigint } | null;
+  queuedMessage: { id: bigint; text: string; createdAt: Date } | null;
+}
+
+const SendMessagePayload = builder.objectRef<SendMessageResult>('SendMessagePayload').implement({
+  fields: (t) => ({
+    chat: t.prismaField({
+      type: 'Chat',
+      resolve: (query, payload, _args, ctx) =>
+        ctx.prisma.chat.findUniqueOrThrow({ ...query, where: { id: payload.chat.id } }),
+    }),
+    message: t.prismaField({
+      type: 'ChatMessage',
+      nullable: true,
+      description: 'Set when the message was inserted at once.',
+      resolve: (query, payload, _args, ctx) =>
+        payload.message
+          ? ctx.prisma.chatMessage.findUnique({ ...query, where: { id: payload.message.id } })
+          : null,
+    }),
+    queuedMessage: t.field({
+      type: QueuedMessageType,
+      nullable: true,
+      description: 'Set when the message was queued behind a running turn.',
+      resolve: (payload) => payload.queuedMessage,
+    }),
+  }),
+});
+
+builder.mutationFields((t) => {
+  const idArg = { id: t.arg.id({ required: true }) };
+  return {
+    createChat: t.prismaField({
+      type: 'Chat',
+      args: { input: t.arg({ type: CreateChatInput, required: true }) },
+      resolve: (_query, _root, { input }, ctx) => ctx.services.chats.createChat(ctx.viewer, input),
+    }),
+    sendMessage: t.field({
+      type: SendMessagePayload,
+      args: { input: t.arg({ type: SendMessageInput, required: true }) },
+      resolve: (_root, { input }, ctx) => ctx.services.chats.sendMessage(ctx.viewer, input),
+    }),
+    editMessage: t.prismaField({
+      type: 'Chat',
+      description:
+        'Soft-deletes the message and every later one, inserts the new text, and runs again.',
+      args: { input: t.arg({ type: EditMessageInput, required: true }) },
+      resolve: (_query, _root, { input }, ctx) => ctx.services.chats.editMessage(ctx.viewer, input),
+    }),
+    interruptChat: t.prismaField({
+      type: 'Chat',
+      args: idArg,
+      resolve: (_query, _root, { id }, ctx) => ctx.services.chats.interruptChat(ctx.viewer, id),
+    }),
+    deleteQueuedMessage: t.prismaField({
+      type: 'Chat',
+      args: { chatId: t.arg.id({ required: true }), id: t.arg.id({ required: true }) },
+      resolve: (_query, _root, args, ctx) =>
+        ctx.services.chats.deleteQueuedMessage(ctx.viewer, args.chatId, args.id),
+    }),
+    promoteQueuedMessage: t.prismaField({
+      type: 'Chat',
+      description: 'Interrupts the running turn and runs this queued message next.',
+      args: { chatId: t.arg.id({ required: true }), id: t.arg.id({ required: true }) },
+      resolve: (_query, _root, args, ctx) =>
+        ctx.services.chats.promoteQueuedMessage(ctx.viewer, args.chatId, args.id),
+    }),
+    updateChat: t.prismaField({
+      type: 'Chat',
+      args: { input: t.arg({ type: UpdateChatInput, required: true }) },
+      resolve: (_query, _root, { input }, ctx) => ctx.services.chats.updateChat(ctx.viewer, input),
+    }),
+    archiveChat: t.prismaField({
+      type: 'Chat',
+      description: 'Archiving a root chat archives its subagent chats too.',
+      args: idArg,
+      resolve: (_query, _root, { id }, ctx) => ctx.services.chats.setArchived(ctx.viewer, id, true),
+    }),
+    unarchiveChat: t.prismaField({
+      type: 'Chat',
+      args: idArg,
+      resolve: (_query, _root, { id }, ctx) =>
+        ctx.services.chats.setArchived(ctx.viewer, id, false),
+    }),
+    deleteChat: t.boolean({
+      args: idArg,
+      resolve: (_root, { id }, ctx) => ctx.services.chats.deleteChat(ctx.viewer, id),
+    }),
+    pinChat: t.prismaField({
+      type: 'Chat',
+      args: { ...idArg, pinOrder: t.arg.int() },
+      resolve: (_query, _root, args, ctx) =>
+        ctx.services.chats.pinChat(ctx.viewer, args.id, args.pinOrder),
+    }),
+    unpinChat: t.prismaField({
+      type: 'Chat',
+      args: idArg,
+      resolve: (_query, _root, { id }, ctx) => ctx.services.chats.unpinChat(ctx.viewer, id),
+    }),
+    markChatRead: t.prismaField({
+      type: 'Chat',
+      args: idArg,
+      resolve: (_query, _root, { id }, ctx) => ctx.services.chats.markChatRead(ctx.viewer, id),
+    }),
+    regenerateChatTitle: t.prismaField({
+      type: 'Chat',
+      args: idArg,
+      resolve: (_query, _root, { id }, ctx) => ctx.services.titles.regenerate(ctx.viewer, id),
+    }),
+  };
+});

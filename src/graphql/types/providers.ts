@@ -1,0 +1,156 @@
+import { isUuid } from '../../db/ids.js';
+import { builder } from '../builder.js';
+import { NodeInterface, registerNodeLoader } from './node.js';
+
+export const ProviderKindEnum = builder.enumType('ProviderKind', {
+  values: ['OPENAI', 'OPENAI_COMPATIBLE', 'ANTHROPIC'] as const,
+});
+
+export const ProviderType = builder.prismaObject('Provider', {
+  interfaces: [NodeInterface],
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    kind: t.expose('kind', { type: ProviderKindEnum }),
+    displayName: t.exposeString('displayName'),
+    baseUrl: t.exposeString('baseUrl', { nullable: true }),
+    // The key itself is never exposed, not even encrypted (B7).
+    hasApiKey: t.boolean({
+      description: 'True when an API key is stored. The key itself is never returned.',
+      select: { apiKeyEncrypted: true },
+      resolve: (provider) => provider.apiKeyEncrypted !== null,
+    }),
+    enabled: t.exposeBoolean('enabled'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const ModelConfigType = builder.prismaObject('ModelConfig', {
+  interfaces: [NodeInterface],
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    // Resolves even when the provider was soft-deleted: old usage stays attributable.
+    provider: t.relation('provider'),
+    model: t.exposeString('model', { description: 'The model name sent to the provider.' }),
+    displayName: t.exposeString('displayName'),
+    enabled: t.exposeBoolean('enabled'),
+    isDefault: t.exposeBoolean('isDefault'),
+    contextLimit: t.exposeInt('contextLimit', { description: 'Context window in tokens.' }),
+    compressionThreshold: t.exposeInt('compressionThreshold', {
+      description:
+        'Compact the conversation when prompt tokens exceed this percent (0-100) of contextLimit.',
+    }),
+    inputPriceMicros: t.exposeFloat('inputPriceMicros', {
+      nullable: true,
+      description: 'Prices in micro-dollars per million tokens; used for cost accounting.',
+    }),
+    outputPriceMicros: t.exposeFloat('outputPriceMicros', { nullable: true }),
+    cacheReadPriceMicros: t.exposeFloat('cacheReadPriceMicros', { nullable: true }),
+    cacheWritePriceMicros: t.exposeFloat('cacheWritePriceMicros', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+// Every user may see providers and model configs (to pick a model); deleted ones are gone.
+registerNodeLoader('Provider', async (ctx, id) =>
+  isUuid(id) ? ctx.prisma.provider.findFirst({ where: { id, deletedAt: null } }) : null,
+);
+registerNodeLoader('ModelConfig', async (ctx, id) =>
+  isUuid(id) ? ctx.prisma.modelConfig.findFirst({ where: { id, deletedAt: null } }) : null,
+);
+
+const CreateProviderInput = builder.inputType('CreateProviderInput', {
+  fields: (t) => ({
+    kind: t.field({ type: ProviderKindEnum, required: true }),
+    displayName: t.string({ required: true }),
+    baseUrl: t.string(),
+    apiKey: t.string(),
+  }),
+});
+
+const UpdateProviderInput = builder.inputType('UpdateProviderInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    displayName: t.string(),
+    baseUrl: t.string({ description: 'Empty string removes the base URL.' }),
+    apiKey: t.string({ description: 'Empty string removes the key.' }),
+    enabled: t.boolean(),
+  }),
+});
+
+const CreateModelConfigInput = builder.inputType('CreateModelConfigInput', {
+  fields: (t) => ({
+    providerId: t.id({ required: true }),
+    model: t.string({ required: true }),
+    displayName: t.string({ description: 'Default: the model name.' }),
+    contextLimit: t.int({ required: true }),
+    compressionThreshold: t.int({ description: 'Default 70.' }),
+    isDefault: t.boolean(),
+    inputPriceMicros: t.float(),
+    outputPriceMicros: t.float(),
+    cacheReadPriceMicros: t.float(),
+    cacheWritePriceMicros: t.float(),
+  }),
+});
+
+const UpdateModelConfigInput = builder.inputType('UpdateModelConfigInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    displayName: t.string(),
+    enabled: t.boolean(),
+    isDefault: t.boolean(),
+    contextLimit: t.int(),
+    compressionThreshold: t.int(),
+    inputPriceMicros: t.float(),
+    outputPriceMicros: t.float(),
+    cacheReadPriceMicros: t.float(),
+    cacheWritePriceMicros: t.float(),
+  }),
+});
+
+builder.queryFields((t) => ({
+  providers: t.prismaField({
+    type: ['Provider'],
+    resolve: (query, _root, _args, ctx) => ctx.services.providers.listProviders(ctx.viewer, query),
+  }),
+  modelConfigs: t.prismaField({
+    type: ['ModelConfig'],
+    resolve: (query, _root, _args, ctx) =>
+      ctx.services.providers.listModelConfigs(ctx.viewer, query),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createProvider: t.prismaField({
+    type: 'Provider',
+    args: { input: t.arg({ type: CreateProviderInput, required: true }) },
+    resolve: (query, _root, { input }, ctx) =>
+      ctx.services.providers.createProvider(ctx.viewer, input, query),
+  }),
+  updateProvider: t.prismaField({
+    type: 'Provider',
+    args: { input: t.arg({ type: UpdateProviderInput, required: true }) },
+    resolve: (query, _root, { input }, ctx) =>
+      ctx.services.providers.updateProvider(ctx.viewer, input, query),
+  }),
+  deleteProvider: t.boolean({
+    description: 'Its model configs are disabled and kept, so old usage stays attributable.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => ctx.services.providers.deleteProvider(ctx.viewer, id),
+  }),
+  createModelConfig: t.prismaField({
+    type: 'ModelConfig',
+    args: { input: t.arg({ type: CreateModelConfigInput, required: true }) },
+    resolve: (query, _root, { input }, ctx) =>
+      ctx.services.providers.createModelConfig(ctx.viewer, input, query),
+  }),
+  updateModelConfig: t.prismaField({
+    type: 'ModelConfig',
+    args: { input: t.arg({ type: UpdateModelConfigInput, required: true }) },
+    resolve: (query, _root, { input }, ctx) =>
+      ctx.services.providers.updateModelConfig(ctx.viewer, input, query),
+  }),
+  deleteModelConfig: t.boolean({
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => ctx.services.providers.deleteModelConfig(ctx.viewer, id),
+  }),
+}));

@@ -1,0 +1,25 @@
+import { isUuid } from '../../db/ids.js';
+import { builder } from '../builder.js';
+import { NodeInterface, registerNodeLoader } from './node.js';
+
+export const WorkspaceStatusEnum = builder.enumType('WorkspaceStatus', {
+  values: ['STARTING', 'RUNNING', 'STOPPED', 'FAILED'] as const,
+});
+
+export const WorkspaceType = builder.prismaObject('Workspace', {
+  interfaces: [NodeInterface],
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    template: t.exposeString('template'),
+    status: t.expose('status', { type: WorkspaceStatusEnum }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+registerNodeLoader('Workspace', async (ctx, id) => {
+  const workspace = isUuid(id) ? await ctx.prisma.workspace.findUnique({ where: { id } }) : null;
+  return workspace && (workspace.ownerId === ctx.viewer.id || ctx.viewer.role === 'ADMIN')
+    ? workspace
+    : null;
+});

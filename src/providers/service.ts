@@ -1,0 +1,368 @@
+import type { Deps, Viewer } from '../deps.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { isUuid } from '../db/ids.js';
+import { badInput, conflict, notFound } from '../errors.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import type { ModelPrices, ProviderKind, ProviderSettings } from '../llm/index.js';
+import { requireAdmin } from '../users/service.js';
+import {
+  DEFAULT_COMPRESSION_THRESHOLD,
+  DISPLAY_NAME_MAX,
+  MODEL_NAME_MAX,
+  compressionThreshold,
+  optionalApiKey,
+  optionalBaseUrl,
+  optionalPrice,
+  positiveInt,
+  trimmedName,
+} from './validation.js';
+
+/**
+ * Providers (where models are served, with their encrypted API keys) and model configs (one model
+ * of a provider, with its context window and prices). Admins manage both; every user may list
+ * them to pick a model, but an API key never leaves this module except decrypted for the daemon
+ * (B5, B7). Deletes are soft so old messages stay attributable to their model config (B27).
+ */
+
+export interface CreateProviderInput {
+  kind: ProviderKind;
+  displayName: string;
+  baseUrl?: string | null;
+  apiKey?: string | null;
+}
+
+/** For each optional field, null or absent leaves it as it is. */
+export interface UpdateProviderInput {
+  id: string;
+  displayName?: string | null;
+  /** "" removes the base URL. */
+  baseUrl?: string | null;
+  /** "" removes the key. */
+  apiKey?: string | null;
+  enabled?: boolean | null;
+}
+
+type PriceField =
+  'inputPriceMicros' | 'outputPriceMicros' | 'cacheReadPriceMicros' | 'cacheWritePriceMicros';
+const PRICE_FIELDS: readonly PriceField[] = [
+  'inputPriceMicros',
+  'outputPriceMicros',
+  'cacheReadPriceMicros',
+  'cacheWritePriceMicros',
+];
+
+export interface CreateModelConfigInput extends Partial<Record<PriceField, number | null>> {
+  providerId: string;
+  model: string;
+  /** Default: the model name. */
+  displayName?: string | null;
+  contextLimit: number;
+  /** Default 70. */
+  compressionThreshold?: number | null;
+  isDefault?: boolean | null;
+}
+
+/** Null or absent leaves a field as it is, except prices, where null clears the price. */
+export interface UpdateModelConfigInput extends Partial<Record<PriceField, number | null>> {
+  id: string;
+  displayName?: string | null;
+  enabled?: boolean | null;
+  isDefault?: boolean | null;
+  contextLimit?: number | null;
+  compressionThreshold?: number | null;
+}
+
+/** What the daemon needs to call a model config's model and account for it. */
+export interface ResolvedModelSettings extends ProviderSettings {
+  modelConfigId: string;
+  providerId: string;
+  /** Decrypted; never log it. Null when the provider has no key. */
+  apiKey: string | null;
+  prices: ModelPrices;
+  contextLimit: number;
+  compressionThreshold: number;
+}
+
+/** Pothos's `query` for nested selections (include/select), passed straight into Prisma. */
+type ModelConfigQuery = { include?: Prisma.ModelConfigInclude; select?: Prisma.ModelConfigSelect };
+type ProviderQuery = { include?: Prisma.ProviderInclude; select?: Prisma.ProviderSelect };
+
+/** A provider or model config that the daemon may use: enabled and not deleted, both of them. */
+const USABLE_MODEL_CONFIG = {
+  enabled: true,
+  deletedAt: null,
+  provider: { enabled: true, deletedAt: null },
+} satisfies Prisma.ModelConfigWhereInput;
+
+export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox'>) {
+  const { prisma, secretBox } = deps;
+
+  async function findLiveProvider(id: string) {
+    const provider = isUuid(id)
+      ? await prisma.provider.findFirst({ where: { id, deletedAt: null } })
+      : null;
+    if (!provider) throw notFound('Provider');
+    return provider;
+  }
+
+  async function findLiveModelConfig(id: string) {
+    const config = isUuid(id)
+      ? await prisma.modelConfig.findFirst({
+          where: { id, deletedAt: null },
+          include: { provider: true },
+        })
+      : null;
+    if (!config) throw notFound('Model config');
+    return config;
+  }
+
+  return {
+    /** Every non-deleted provider, oldest first. Readable by every user (keys are never exposed). */
+    listProviders(_viewer: Viewer, query: ProviderQuery = {}) {
+      return prisma.provider.findMany({
+        ...query,
+        where: { deletedAt: null },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      });
+    },
+
+    async createProvider(viewer: Viewer, input: CreateProviderInput, query: ProviderQuery = {}) {
+      requireAdmin(viewer);
+      const displayName = trimmedName('displayName', input.displayName, DISPLAY_NAME_MAX);
+      const baseUrl = optionalBaseUrl(input.baseUrl);
+      const apiKey = optionalApiKey(input.apiKey);
+      return prisma.provider.create({
+        ...query,
+        data: {
+          kind: input.kind,
+          displayName,
+          baseUrl,
+          apiKeyEncrypted: apiKey === null ? null : secretBox.encrypt(apiKey),
+        },
+      });
+    },
+
+    async updateProvider(viewer: Viewer, input: UpdateProviderInput, query: ProviderQuery = {}) {
+      requireAdmin(viewer);
+      const data: Prisma.ProviderUpdateInput = {};
+      if (input.displayName != null) {
+        data.displayName = trimmedName('displayName', input.displayName, DISPLAY_NAME_MAX);
+      }
+      if (input.baseUrl != null) data.baseUrl = optionalBaseUrl(input.baseUrl);
+      if (input.apiKey != null) {
+        const apiKey = optionalApiKey(input.apiKey);
+        data.apiKeyEncrypted = apiKey === null ? null : secretBox.encrypt(apiKey);
+      }
+      if (input.enabled != null) data.enabled = input.enabled;
+      const provider = await findLiveProvider(input.id);
+      return prisma.provider.update({ ...query, where: { id: provider.id }, data });
+    },
+
+    /**
+     * Soft delete: the provider and all its model configs are disabled and kept (their messages
+     * stay attributable); the configs also stop being the default. Deleted providers are NOT_FOUND
+     * to every later mutation.
+     */
+    async deleteProvider(viewer: Viewer, id: string) {
+      requireAdmin(viewer);
+      if (!isUuid(id)) throw notFound('Provider');
+      const deleted = await prisma.$transaction(async (tx) => {
+        const { count } = await tx.provider.updateMany({
+          where: { id, deletedAt: null },
+          data: { deletedAt: new Date(), enabled: false },
+        });
+        if (count === 0) return false;
+        await tx.modelConfig.updateMany({
+          where: { providerId: id },
+          data: { enabled: false, isDefault: false },
+        });
+        return true;
+      });
+      if (!deleted) throw notFound('Provider');
+      return true;
+    },
+
+    /** Every non-deleted model config, oldest first (including those of deleted providers, disabled). */
+    listModelConfigs(_viewer: Viewer, query: ModelConfigQuery = {}) {
+      return prisma.modelConfig.findMany({
+        ...query,
+        where: { deletedAt: null },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      });
+    },
+
+    async createModelConfig(
+      viewer: Viewer,
+      input: CreateModelConfigInput,
+      query: ModelConfigQuery = {},
+    ) {
+      requireAdmin(viewer);
+      const model = trimmedName('model', input.model, MODEL_NAME_MAX);
+      const displayName =
+        input.displayName == null
+          ? model.slice(0, DISPLAY_NAME_MAX)
+          : trimmedName('displayName', input.displayName, DISPLAY_NAME_MAX);
+      const data = {
+        model,
+        displayName,
+        contextLimit: positiveInt('contextLimit', input.contextLimit),
+        compressionThreshold: compressionThreshold(
+          input.compressionThreshold ?? DEFAULT_COMPRESSION_THRESHOLD,
+        ),
+        isDefault: input.isDefault ?? false,
+        ...validPrices(input),
+      };
+      const provider = await findLiveProvider(input.providerId);
+      return withDefaultConflict(() =>
+        prisma.$transaction(async (tx) => {
+          if (data.isDefault) await clearDefault(tx);
+          return tx.modelConfig.create({ ...query, data: { ...data, providerId: provider.id } });
+        }),
+      );
+    },
+
+    async updateModelConfig(
+      viewer: Viewer,
+      input: UpdateModelConfigInput,
+      query: ModelConfigQuery = {},
+    ) {
+      requireAdmin(viewer);
+      const data: Prisma.ModelConfigUncheckedUpdateInput = validPrices(input);
+      if (input.displayName != null) {
+        data.displayName = trimmedName('displayName', input.displayName, DISPLAY_NAME_MAX);
+      }
+      if (input.contextLimit != null) {
+        data.contextLimit = positiveInt('contextLimit', input.contextLimit);
+      }
+      if (input.compressionThreshold != null) {
+        data.compressionThreshold = compressionThreshold(input.compressionThreshold);
+      }
+      const config = await findLiveModelConfig(input.id);
+      if (config.provider.deletedAt) {
+        // Its provider is gone: the config stays only for attribution and cannot be used again.
+        if (input.enabled === true) {
+          throw badInput('enabled', 'The provider of this model config was deleted');
+        }
+        if (input.isDefault === true) {
+          throw badInput('isDefault', 'The provider of this model config was deleted');
+        }
+      }
+      const enabled = input.enabled ?? config.enabled;
+      if (!enabled && input.isDefault === true) {
+        throw badInput('isDefault', 'A disabled model config cannot be the default');
+      }
+      if (input.enabled != null) data.enabled = input.enabled;
+      // Disabling the default leaves no default rather than one that cannot be used.
+      const isDefault = enabled && (input.isDefault ?? config.isDefault);
+      data.isDefault = isDefault;
+      return withDefaultConflict(() =>
+        prisma.$transaction(async (tx) => {
+          if (isDefault && !config.isDefault) await clearDefault(tx);
+          return tx.modelConfig.update({ ...query, where: { id: config.id }, data });
+        }),
+      );
+    },
+
+    /** Soft delete: kept for attribution, disabled, and no longer the default. */
+    async deleteModelConfig(viewer: Viewer, id: string) {
+      requireAdmin(viewer);
+      const { count } = isUuid(id)
+        ? await prisma.modelConfig.updateMany({
+            where: { id, deletedAt: null },
+            data: { deletedAt: new Date(), enabled: false, isDefault: false },
+          })
+        : { count: 0 };
+      if (count === 0) throw notFound('Model config');
+      return true;
+    },
+
+    /**
+     * The model config a new chat should use: the given one, or the default when none is given;
+     * null when it does not exist or cannot be used (disabled or deleted, or its provider is).
+     */
+    findUsableModelConfig(modelConfigId?: string | null) {
+      if (modelConfigId != null) {
+        return isUuid(modelConfigId)
+          ? prisma.modelConfig.findFirst({ where: { id: modelConfigId, ...USABLE_MODEL_CONFIG } })
+          : Promise.resolve(null);
+      }
+      return prisma.modelConfig.findFirst({ where: { isDefault: true, ...USABLE_MODEL_CONFIG } });
+    },
+
+    resolveProviderSettings: (modelConfigId: string) =>
+      resolveProviderSettings(deps, modelConfigId),
+  };
+}
+
+export type ProviderService = ReturnType<typeof createProviderService>;
+
+/**
+ * For the daemon: everything needed to call a model config's model (with the provider's key
+ * decrypted) and to price its usage. Null when the config or its provider is missing, disabled or
+ * deleted. The result holds a secret: never log it.
+ */
+export async function resolveProviderSettings(
+  { prisma, secretBox }: Pick<Deps, 'prisma' | 'secretBox'>,
+  modelConfigId: string,
+): Promise<ResolvedModelSettings | null> {
+  if (!isUuid(modelConfigId)) return null;
+  const config = await prisma.modelConfig.findFirst({
+    where: { id: modelConfigId, ...USABLE_MODEL_CONFIG },
+    include: { provider: true },
+  });
+  if (!config) return null;
+  let apiKey: string | null = null;
+  if (config.provider.apiKeyEncrypted !== null) {
+    try {
+      apiKey = secretBox.decrypt(config.provider.apiKeyEncrypted);
+    } catch {
+      // The message names the provider only: no ciphertext, no key material.
+      throw new Error(
+        `Cannot decrypt the API key of provider ${config.provider.id}; was SECRET_KEY changed?`,
+      );
+    }
+  }
+  return {
+    modelConfigId: config.id,
+    providerId: config.provider.id,
+    kind: config.provider.kind,
+    baseUrl: config.provider.baseUrl,
+    apiKey,
+    model: config.model,
+    prices: {
+      inputPriceMicros: config.inputPriceMicros,
+      outputPriceMicros: config.outputPriceMicros,
+      cacheReadPriceMicros: config.cacheReadPriceMicros,
+      cacheWritePriceMicros: config.cacheWritePriceMicros,
+    },
+    contextLimit: config.contextLimit,
+    compressionThreshold: config.compressionThreshold,
+  };
+}
+
+/** Validated prices of an input: only those present (null clears, absent leaves). */
+function validPrices(input: Partial<Record<PriceField, number | null>>) {
+  const prices: Partial<Record<PriceField, number | null>> = {};
+  for (const field of PRICE_FIELDS) {
+    const value = input[field];
+    if (value !== undefined) prices[field] = optionalPrice(field, value);
+  }
+  return prices;
+}
+
+/** At most one default (a partial unique index enforces it); callers clear it in the same tx. */
+function clearDefault(tx: Prisma.TransactionClient) {
+  return tx.modelConfig.updateMany({ where: { isDefault: true }, data: { isDefault: false } });
+}
+
+/** Two admins making different configs the default at once: the later one gets CONFLICT. */
+async function withDefaultConflict<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw conflict('Another model config became the default at the same time; try again');
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+import type { Redis } from 'ioredis';
+import type { ChatEventPayload } from './payloads.js';
+
+export type PartEvent = Extract<ChatEventPayload, { __typename: 'MessagePartEvent' }>;
+
+/**
+ * The parts streamed so far for the step a chat is running, so a subscriber that joins mid-step
+ * (on any replica) gets them in its snapshot (B13). The worker appends a part BEFORE publishing it
+ * and clears the buffer AFTER publishing the persisted message; subscribers subscribe first and
+ * read the buffer second, then drop duplicates by (messageId, seq).
+ */
+export interface StreamBuffer {
+  append(chatId: string, event: PartEvent): Promise<void>;
+  read(chatId: string): Promise<PartEvent[]>;
+  clear(chatId: string): Promise<void>;
+}
+
+/** Parts kept per step; past this the oldest are dropped (a runaway step must not eat memory). */
+export const MAX_BUFFERED_PARTS = 10_000;
+/** A crashed worker never clears its buffer; Redis forgets it after this. */
+const REDIS_BUFFER_TTL_SECONDS = 3_600;
+
+export function createMemoryStreamBuffer(): StreamBuffer {
+  const buffers = new Map<string, PartEvent[]>();
+  return {
+    async append(chatId, event) {
+      let parts = buffers.get(chatId);
+      if (!parts) buffers.set(chatId, (parts = []));
+      parts.push(event);
+      if (parts.length > MAX_BUFFERED_PARTS) parts.shift();
+    },
+    async read(chatId) {
+      return structuredClone(buffers.get(chatId) ?? []);
+    },
+    async clear(chatId) {
+      buffers.delete(chatId);
+    },
+  };
+}
+
+export function createRedisStreamBuffer(redis: Redis): StreamBuffer {
+  const key = (chatId: string) => `agentgraph:chat:${chatId}:parts`;
+  return {
+    async append(chatId, event) {
+      await redis
+        .multi()
+        .rpush(key(chatId), JSON.stringify(event))
+        .ltrim(key(chatId), -MAX_BUFFERED_PARTS, -1)
+        .expire(key(chatId), REDIS_BUFFER_TTL_SECONDS)
+        .exec();
+    },
+    async read(chatId) {
+      const raw = await redis.lrange(key(chatId), 0, -1);
+      return raw.map((entry) => JSON.parse(entry) as PartEvent);
+    },
+    async clear(chatId) {
+      await redis.del(key(chatId));
+    },
+  };
+}
