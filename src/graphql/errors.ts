@@ -24,6 +24,16 @@ export function toPublicError(error: unknown, onInternal: (error: unknown) => vo
     }
     return error;
   }
+  if (isGraphQLErrorLike(original)) {
+    // graphql-js's own errors (variable coercion, a bad enum value): the input's fault.
+    const code = original.extensions?.['code'];
+    return withCode(
+      isGraphQLErrorLike(error) ? error : original,
+      typeof code === 'string' && !GRAPHQL_INPUT_CODES.has(code)
+        ? (code as ErrorCode)
+        : 'BAD_USER_INPUT',
+    );
+  }
   onInternal(original);
   return new GraphQLError('Internal server error', {
     path: isGraphQLErrorLike(error) ? error.path : undefined,

@@ -17,6 +17,8 @@ import { createLogger, type Logger } from '../logger.js';
 import { openPubSub, type PubSub } from '../pubsub/index.js';
 import { createServices, type Services } from '../services.js';
 import { requireViewer } from './auth.js';
+import { createDaemon, type Daemon } from '../daemon/daemon.js';
+import { createToolRegistry } from '../tools/index.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** B3: a SIGTERM must end the process within 10 s; leave headroom for the exit itself. */
@@ -30,6 +32,8 @@ export interface App {
   /** Available after start(): for tests and scripts in the same process. */
   readonly deps: Deps;
   readonly services: Services;
+  /** The daemon of this replica; undefined when DAEMON_ENABLED=false. */
+  readonly daemon: Daemon | undefined;
 }
 
 export function buildApp(config: Config, options: { logger?: Logger } = {}): App {
@@ -41,6 +45,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
   let httpServer: Server | undefined;
   let wsServer: WebSocketServer | undefined;
   let disposeWs: (() => void | Promise<void>) | undefined;
+  let daemon: Daemon | undefined;
   let stopping: Promise<void> | undefined;
 
   async function start() {
@@ -146,6 +151,25 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     });
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}${GRAPHQL_PATH}`;
+    if (config.DAEMON_ENABLED) {
+      daemon = createDaemon(
+        {
+          deps: appDeps,
+          tools: createToolRegistry(appDeps),
+          titles: appServices.titles,
+          maxSteps: config.CHAT_MAX_STEPS,
+        },
+        {
+          workerId: config.WORKER_ID,
+          acquireIntervalMs: config.CHAT_ACQUIRE_INTERVAL_MS,
+          heartbeatIntervalMs: config.CHAT_HEARTBEAT_INTERVAL_MS,
+          staleAfterMs: config.CHAT_STALE_AFTER_MS,
+          acquireBatch: config.CHAT_ACQUIRE_BATCH,
+          maxConcurrent: config.CHAT_MAX_CONCURRENT,
+        },
+      );
+      await daemon.start();
+    }
     logger.info('agentgraph listening', {
       url,
       database: db.kind,
@@ -161,6 +185,9 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     }, SHUTDOWN_BUDGET_MS);
     deadline.unref();
     try {
+      // B3: stop acquiring and running turns first (they persist and go back to PENDING),
+      // then close subscriptions and connections.
+      await daemon?.stop();
       await disposeWs?.();
       wsServer?.close();
       if (httpServer?.listening) {
@@ -177,6 +204,9 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
   return {
     start,
     stop: () => (stopping ??= shutdown()),
+    get daemon() {
+      return daemon;
+    },
     get deps() {
       if (!deps) throw new Error('App not started');
       return deps;

@@ -26,6 +26,23 @@ interface Waiter {
 }
 
 /** Resolves true after `ms`, or false as soon as `signal` aborts, so no timer outlives a response. */
+/** Resolves true when `gate` settles, false when the request ends first. */
+function waitForGate(gate: Promise<unknown> | undefined, signal: AbortSignal): Promise<boolean> {
+  if (!gate) return Promise.resolve(true);
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    gate.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(!signal.aborted);
+      },
+      () => resolve(false),
+    );
+  });
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
   if (ms <= 0) return Promise.resolve(true);
@@ -152,6 +169,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
     let sent = 0;
     for (const chunk of chunks) {
       if (sent > 0 && !(await sleep(step.chunkDelayMs ?? 0, signal))) return;
+      if (sent === step.holdAfterChunks && !(await waitForGate(step.release, signal))) return;
       if (signal.aborted) return;
       await write(res, `data: ${JSON.stringify(chunk)}\n\n`);
       sent += 1;
@@ -175,6 +193,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
     signal: AbortSignal,
   ): Promise<void> {
     if (!(await sleep(step.delayMs ?? 0, signal))) return;
+    if (!(await waitForGate(step.gate, signal))) return;
     if (step.status !== undefined && step.status >= HTTP_ERROR_MIN) {
       const message = step.errorMessage ?? `fake-llm: scripted HTTP ${step.status}`;
       sendJson(res, step.status, renderError(step.status, message), step.headers);

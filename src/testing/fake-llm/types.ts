@@ -56,6 +56,14 @@ export interface ScriptedResponse {
   finishReason?: ScriptedFinishReason;
   /** Wait before sending the response headers. */
   delayMs?: number;
+  /**
+   * In-process only: answer once this promise settles. Lets a test make sure it is subscribed
+   * before a turn starts streaming, without sleeping.
+   */
+  gate?: Promise<unknown>;
+  /** In-process only: after this many SSE chunks, wait for `release` before sending the rest. */
+  holdAfterChunks?: number;
+  release?: Promise<unknown>;
   /** Wait between SSE chunks. */
   chunkDelayMs?: number;
   /** Answer with this HTTP status and an OpenAI-style error body instead of a completion. */

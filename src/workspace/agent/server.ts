@@ -5,7 +5,7 @@ import { AgentRequestError, badRequest } from './errors.js';
 import { editFiles, listDirectory, readFile, writeFile } from './files.js';
 import { isAuthorized, readJson, sendError, sendJson } from './http.js';
 import { Workspace } from './paths.js';
-import { DEFAULT_MAX_PROCESSES, ProcessManager } from './processes.js';
+import { DEFAULT_MAX_PROCESSES, MAX_WAIT_MS, ProcessManager } from './processes.js';
 import { API_PREFIX, type HealthResponse } from './protocol.js';
 import {
   editFilesSchema,
@@ -85,11 +85,9 @@ function buildRoutes(workspace: Workspace, processes: ProcessManager): Route[] {
     ),
     route('GET', '/processes', async () => ({ processes: processes.list() })),
     route('GET', `/processes/${PROCESS_ID}/output`, async (_req, url, params) => {
-      const raw = url.searchParams.get('waitMs');
-      const parsed =
-        raw === null ? { success: true as const, data: 0 } : waitMsQuerySchema.safeParse(raw);
-      if (!parsed.success) throw badRequest(`waitMs must be an integer from 0 to the maximum wait`);
-      return processes.output(param(params, 0), parsed.data);
+      const waitMs = waitMsQuerySchema.safeParse(url.searchParams.get('waitMs') ?? '0');
+      if (!waitMs.success) throw badRequest(`waitMs must be an integer from 0 to ${MAX_WAIT_MS}`);
+      return processes.output(param(params, 0), waitMs.data);
     }),
     route('POST', `/processes/${PROCESS_ID}/signal`, async (req, _url, params) => {
       const { signal } = await readJson(req, signalProcessSchema);

@@ -1,0 +1,208 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import {
+  acquireChats,
+  heartbeatChats,
+  readLease,
+  recoverStaleChats,
+  releaseWorkerChats,
+  type AcquiredChat,
+} from '../db/chat-leases.js';
+import { createChatEvents } from '../chats/events.js';
+import { topics, type Unsubscribe } from '../pubsub/index.js';
+import { runChatTurn, type StopReason, type TurnEnvironment } from './run-chat.js';
+
+/**
+ * The chat daemon (B3, B9): runs in every replica, independent of any resolver. It acquires
+ * PENDING chats, heartbeats the ones it runs in one statement per interval, recovers stale ones
+ * and stops turns it no longer owns. See ARCHITECTURE.md for the states and transitions.
+ */
+export interface DaemonOptions {
+  workerId?: string;
+  /** Default 1000 ms (CHAT_ACQUIRE_INTERVAL_MS). */
+  acquireIntervalMs: number;
+  /** Default 30000 ms (CHAT_HEARTBEAT_INTERVAL_MS). */
+  heartbeatIntervalMs: number;
+  /** Default 120000 ms (CHAT_STALE_AFTER_MS). */
+  staleAfterMs: number;
+  /** Chats acquired per tick. Default 10. */
+  acquireBatch: number;
+  /** Most chats run at once by this worker. Default 20. */
+  maxConcurrent: number;
+  /** How long stop() lets turns persist what they produced before releasing them anyway. */
+  shutdownGraceMs?: number;
+}
+
+/** Stale recovery runs this many times per stale-after period (and once at start). */
+const STALE_CHECKS_PER_PERIOD = 5;
+const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
+
+interface RunningTurn {
+  acquired: AcquiredChat;
+  controller: AbortController;
+  reason?: StopReason;
+  done: Promise<void>;
+  unsubscribeControl?: Unsubscribe;
+}
+
+export interface Daemon {
+  readonly workerId: string;
+  start(): Promise<void>;
+  /** Stops acquiring, stops turns, returns their chats to PENDING. Idempotent. */
+  stop(): Promise<void>;
+  /** Chat ids this worker is running now (tests, metrics). */
+  running(): string[];
+}
+
+export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daemon {
+  const { prisma, pubsub, logger: baseLogger } = env.deps;
+  const workerId =
+    options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const logger = baseLogger.child({ workerId });
+  const events = createChatEvents(env.deps);
+  const turns = new Map<string, RunningTurn>();
+  const timers: NodeJS.Timeout[] = [];
+  let unsubscribeWake: Unsubscribe | undefined;
+  let stopping = false;
+  let ticking = false;
+  let tickAgain = false;
+  let stopped: Promise<void> | undefined;
+
+  function stopTurn(turn: RunningTurn, reason: StopReason) {
+    if (turn.controller.signal.aborted) return;
+    turn.reason = reason;
+    turn.controller.abort(new Error(`turn stopped: ${reason}`));
+  }
+
+  /** A control signal or heartbeat result: the database says whether and why to stop. */
+  async function checkTurn(turn: RunningTurn) {
+    const state = await readLease(prisma, turn.acquired);
+    if (!state?.owned) stopTurn(turn, 'lost');
+    else if (state.interruptRequest) stopTurn(turn, 'interrupt');
+  }
+
+  async function startTurn(acquired: AcquiredChat) {
+    const controller = new AbortController();
+    const turn: RunningTurn = { acquired, controller, done: Promise.resolve() };
+    turns.set(acquired.chatId, turn);
+    turn.unsubscribeControl = await pubsub
+      .subscribe(topics.chatControl(acquired.chatId), () => {
+        checkTurn(turn).catch((error: unknown) => logger.warn('control check failed', { error }));
+      })
+      .catch(() => undefined);
+    turn.done = runChatTurn(env, acquired, {
+      signal: controller.signal,
+      stopReason: () => turn.reason,
+    })
+      .catch((error: unknown) => logger.error('turn crashed', { chatId: acquired.chatId, error }))
+      .finally(async () => {
+        turns.delete(acquired.chatId);
+        await turn.unsubscribeControl?.().catch(() => undefined);
+        if (!stopping) void tick();
+      });
+  }
+
+  async function tick(): Promise<void> {
+    if (stopping) return;
+    if (ticking) {
+      tickAgain = true;
+      return;
+    }
+    ticking = true;
+    try {
+      do {
+        tickAgain = false;
+        const capacity = Math.min(options.acquireBatch, options.maxConcurrent - turns.size);
+        if (capacity <= 0) break;
+        const acquired = await acquireChats(prisma, workerId, capacity);
+        if (stopping) {
+          // Acquired while stop() began: hand them straight back (the phantom-acquire bug).
+          await releaseWorkerChats(prisma, workerId);
+          return;
+        }
+        for (const chat of acquired) await startTurn(chat);
+        if (acquired.length === capacity) tickAgain = true;
+      } while (tickAgain && !stopping);
+    } catch (error) {
+      logger.error('acquire failed', { error });
+    } finally {
+      ticking = false;
+    }
+  }
+
+  async function heartbeat() {
+    if (turns.size === 0) return;
+    const owned = [...turns.values()];
+    try {
+      const alive = await heartbeatChats(
+        prisma,
+        workerId,
+        owned.map((turn) => turn.acquired),
+      );
+      for (const turn of owned) {
+        const state = alive.get(turn.acquired.chatId);
+        if (!state) stopTurn(turn, 'lost');
+        else if (state.interruptRequest) stopTurn(turn, 'interrupt');
+      }
+    } catch (error) {
+      logger.error('heartbeat failed', { error });
+    }
+  }
+
+  async function recoverStale() {
+    try {
+      const recovered = await recoverStaleChats(prisma, options.staleAfterMs);
+      for (const chat of recovered) {
+        logger.warn('recovered a stale chat', { chatId: chat.id, status: chat.status });
+        await events
+          .status({ id: chat.id, ownerId: chat.owner_id, status: chat.status, lastError: null })
+          .catch(() => undefined);
+      }
+      if (recovered.length > 0) void tick();
+    } catch (error) {
+      logger.error('stale recovery failed', { error });
+    }
+  }
+
+  async function shutdown() {
+    stopping = true;
+    for (const timer of timers) clearInterval(timer);
+    await unsubscribeWake?.().catch(() => undefined);
+    for (const turn of turns.values()) stopTurn(turn, 'shutdown');
+    const grace = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+    let graceTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...turns.values()].map((turn) => turn.done)),
+      new Promise((resolve) => (graceTimer = setTimeout(resolve, grace))),
+    ]);
+    clearTimeout(graceTimer);
+    // Anything a turn could not hand back in time goes back to PENDING now.
+    const released = await releaseWorkerChats(prisma, workerId).catch(() => []);
+    for (const chat of released) {
+      await events
+        .status({ id: chat.id, ownerId: chat.owner_id, status: 'PENDING', lastError: null })
+        .catch(() => undefined);
+    }
+    logger.info('daemon stopped', { released: released.length });
+  }
+
+  return {
+    workerId,
+    running: () => [...turns.keys()],
+    async start() {
+      await recoverStale();
+      unsubscribeWake = await pubsub.subscribe(topics.daemonWake(), () => void tick());
+      timers.push(
+        setInterval(() => void tick(), options.acquireIntervalMs),
+        setInterval(() => void heartbeat(), options.heartbeatIntervalMs),
+        setInterval(
+          () => void recoverStale(),
+          Math.max(1, Math.floor(options.staleAfterMs / STALE_CHECKS_PER_PERIOD)),
+        ),
+      );
+      logger.info('daemon started');
+      void tick();
+    },
+    stop: () => (stopped ??= shutdown()),
+  };
+}

@@ -1,0 +1,298 @@
+import type { MessagePart, ToolCallPart, ToolResultPart } from '../chats/parts.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  retryDelayMs,
+  shouldRetry,
+  toProviderError,
+  ZERO_USAGE,
+  type FinishReason,
+  type LanguageModel,
+  type LlmMessage,
+  type RetryPolicy,
+  type TokenUsage,
+  type ToolSpec,
+} from '../llm/index.js';
+import type { ToolOutcome } from '../tools/tool.js';
+
+/**
+ * The agent loop, pure: it receives the model, the tools and callbacks, and never touches the
+ * database or pub/sub. One step = one streamed model call, persisted as one ASSISTANT message,
+ * then its tool calls run in parallel and their results are persisted as TOOL messages (in call
+ * order). It loops until the model stops calling tools or the step cap is reached (B10).
+ */
+export const DEFAULT_MAX_STEPS = 50;
+export const INTERRUPTED_TOOL_RESULT = 'Tool call was interrupted before it produced a result';
+
+export interface AssistantStep {
+  messageId: string;
+  parts: MessagePart[];
+  usage: TokenUsage;
+  finishReason: FinishReason | 'interrupted';
+}
+
+export interface ToolResultRecord {
+  messageId: string;
+  part: ToolResultPart;
+}
+
+export interface LoopCallbacks {
+  /** An id for the message a step (or tool result) will be persisted as, before it streams. */
+  reserveMessageId(): Promise<string>;
+  /** A streamed part (delta) of the message `messageId`; `seq` orders parts within a message. */
+  publishPart(event: {
+    messageId: string;
+    role: 'ASSISTANT' | 'TOOL';
+    part: MessagePart;
+    seq: number;
+  }): Promise<void>;
+  /** Persists a finished (or interrupted) step. Throws when the chat is no longer ours. */
+  persistStep(step: AssistantStep): Promise<void>;
+  /** Persists a step's tool results, in call order. Throws when the chat is no longer ours. */
+  persistToolResults(results: ToolResultRecord[]): Promise<void>;
+  executeTool(name: string, args: unknown, signal: AbortSignal): Promise<ToolOutcome>;
+  onRetry(retry: { attempt: number; delayMs: number; error: string }): Promise<void>;
+  /**
+   * After each persisted step: may replace the prompt with a compacted one (B21). Returning null
+   * keeps it.
+   */
+  afterStep?(usage: TokenUsage, messages: LlmMessage[]): Promise<LlmMessage[] | null>;
+}
+
+export interface LoopInput {
+  model: LanguageModel;
+  tools: ToolSpec[];
+  messages: LlmMessage[];
+  maxSteps?: number;
+  maxOutputTokens?: number;
+  retryPolicy?: RetryPolicy;
+  signal: AbortSignal;
+  /** Sleep used between retries; resolves early (rejecting) when the signal aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export type LoopOutcome =
+  | { kind: 'completed'; steps: number }
+  | { kind: 'step-cap'; steps: number }
+  | { kind: 'interrupted'; steps: number }
+  | { kind: 'error'; steps: number; message: string };
+
+/** Accumulates one step's stream into parts, and numbers the parts it publishes. */
+class StepState {
+  reasoning = '';
+  text = '';
+  toolCalls: { id: string; name: string; argsJson: string; args: unknown; parseError?: string }[] =
+    [];
+  usage: TokenUsage = { ...ZERO_USAGE };
+  finishReason: FinishReason = 'other';
+  seq = 0;
+
+  parts(): MessagePart[] {
+    const parts: MessagePart[] = [];
+    if (this.reasoning) parts.push({ type: 'REASONING', text: this.reasoning });
+    if (this.text) parts.push({ type: 'TEXT', text: this.text });
+    for (const call of this.toolCalls) {
+      parts.push({
+        type: 'TOOL_CALL',
+        toolCallId: call.id,
+        toolName: call.name,
+        args: call.args ?? null,
+      });
+    }
+    return parts;
+  }
+
+  get produced() {
+    return this.reasoning.length > 0 || this.text.length > 0 || this.toolCalls.length > 0;
+  }
+}
+
+export async function runAgentLoop(
+  input: LoopInput,
+  callbacks: LoopCallbacks,
+): Promise<LoopOutcome> {
+  const maxSteps = input.maxSteps ?? DEFAULT_MAX_STEPS;
+  const policy = input.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  const sleep = input.sleep ?? abortableSleep;
+  const { signal } = input;
+  let messages = [...input.messages];
+
+  for (let step = 1; step <= maxSteps; step++) {
+    const messageId = await callbacks.reserveMessageId();
+    let state = new StepState();
+    for (let attempt = 1; ; attempt++) {
+      state = new StepState();
+      try {
+        await streamStep(input, messages, messageId, state, callbacks);
+        break;
+      } catch (error) {
+        if (signal.aborted) {
+          if (state.produced) {
+            await callbacks.persistStep({
+              messageId,
+              // Unfinished tool calls are dropped: only complete calls can be answered.
+              parts: state.parts().filter((part) => part.type !== 'TOOL_CALL'),
+              usage: state.usage,
+              finishReason: 'interrupted',
+            });
+          }
+          return { kind: 'interrupted', steps: step };
+        }
+        const providerError = toProviderError(error);
+        if (!shouldRetry(providerError, attempt, policy)) {
+          return { kind: 'error', steps: step, message: providerError.message };
+        }
+        const delayMs = retryDelayMs(providerError, attempt, policy);
+        await callbacks.onRetry({ attempt, delayMs, error: providerError.message });
+        try {
+          await sleep(delayMs, signal);
+        } catch {
+          return { kind: 'interrupted', steps: step };
+        }
+      }
+    }
+
+    await callbacks.persistStep({
+      messageId,
+      parts: state.parts(),
+      usage: state.usage,
+      finishReason: state.finishReason,
+    });
+    messages.push({
+      role: 'assistant',
+      content: state.text,
+      ...(state.toolCalls.length > 0
+        ? {
+            toolCalls: state.toolCalls.map((call) => ({
+              id: call.id,
+              name: call.name,
+              argumentsJson: call.argsJson,
+            })),
+          }
+        : {}),
+    });
+    if (state.toolCalls.length === 0) return { kind: 'completed', steps: step };
+
+    const results = await runToolCalls(state.toolCalls, signal, callbacks);
+    await callbacks.persistToolResults(results);
+    for (const { part } of results) {
+      messages.push({
+        role: 'tool',
+        toolCallId: part.toolCallId,
+        content: JSON.stringify(part.result),
+      });
+    }
+    if (signal.aborted) return { kind: 'interrupted', steps: step };
+    const compacted = await callbacks.afterStep?.(state.usage, messages);
+    if (compacted) messages = compacted;
+  }
+  return { kind: 'step-cap', steps: maxSteps };
+}
+
+async function streamStep(
+  input: LoopInput,
+  messages: LlmMessage[],
+  messageId: string,
+  state: StepState,
+  callbacks: LoopCallbacks,
+) {
+  const publish = (part: MessagePart) =>
+    callbacks.publishPart({ messageId, role: 'ASSISTANT', part, seq: state.seq++ });
+  for await (const chunk of input.model.stream({
+    messages,
+    tools: input.tools.length > 0 ? input.tools : undefined,
+    signal: input.signal,
+    maxOutputTokens: input.maxOutputTokens,
+  })) {
+    switch (chunk.type) {
+      case 'text-delta':
+        state.text += chunk.text;
+        await publish({ type: 'TEXT', text: chunk.text });
+        break;
+      case 'reasoning-delta':
+        state.reasoning += chunk.text;
+        await publish({ type: 'REASONING', text: chunk.text });
+        break;
+      case 'tool-call-delta':
+        await publish({
+          type: 'TOOL_CALL',
+          toolCallId: chunk.toolCallId,
+          toolName: chunk.toolName,
+          argsDelta: chunk.argsDelta,
+        });
+        break;
+      case 'tool-call': {
+        state.toolCalls.push({
+          id: chunk.toolCallId,
+          name: chunk.toolName,
+          argsJson: chunk.argsJson,
+          args: chunk.args,
+          ...(chunk.parseError ? { parseError: chunk.parseError } : {}),
+        });
+        const part: ToolCallPart = {
+          type: 'TOOL_CALL',
+          toolCallId: chunk.toolCallId,
+          toolName: chunk.toolName,
+          args: chunk.args ?? null,
+        };
+        await publish(part);
+        break;
+      }
+      case 'usage':
+        state.usage = chunk.usage;
+        break;
+      case 'finish':
+        state.finishReason = chunk.reason;
+        break;
+    }
+  }
+}
+
+/** Runs a step's tool calls in parallel; results come back in call order. */
+async function runToolCalls(
+  calls: StepState['toolCalls'],
+  signal: AbortSignal,
+  callbacks: LoopCallbacks,
+): Promise<ToolResultRecord[]> {
+  const ids: string[] = [];
+  for (let index = 0; index < calls.length; index++) ids.push(await callbacks.reserveMessageId());
+  return Promise.all(
+    calls.map(async (call, index): Promise<ToolResultRecord> => {
+      const messageId = ids[index]!;
+      let outcome: ToolOutcome;
+      if (call.parseError !== undefined) {
+        outcome = {
+          isError: true,
+          result: { error: `Arguments are not valid JSON: ${call.parseError}` },
+        };
+      } else if (signal.aborted) {
+        outcome = { isError: true, result: { error: INTERRUPTED_TOOL_RESULT } };
+      } else {
+        outcome = await callbacks.executeTool(call.name, call.args, signal);
+      }
+      const part: ToolResultPart = {
+        type: 'TOOL_RESULT',
+        toolCallId: call.id,
+        toolName: call.name,
+        result: outcome.result,
+        isError: outcome.isError,
+      };
+      await callbacks.publishPart({ messageId, role: 'TOOL', part, seq: 0 });
+      return { messageId, part };
+    }),
+  );
+}
+
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,88 @@
+import type { ChatMessage } from '../generated/prisma/client.js';
+import { partsText, readParts, type MessagePart } from '../chats/parts.js';
+import type { LlmMessage } from '../llm/index.js';
+import { INTERRUPTED_TOOL_RESULT } from './loop.js';
+
+export const SUMMARY_PREFIX =
+  'The following is a summary of the earlier conversation. The assistant was actively working ' +
+  'when the context was compacted. Continue the work described below:';
+
+/**
+ * Builds the model prompt (B10): system prompt, workspace instructions, then the history. The
+ * history starts at the newest compaction summary when there is one (B21); soft-deleted messages
+ * are left out (B12). A tool call without a result (a worker died between persisting the call and
+ * its result) gets a synthetic error result, so the prompt stays valid for every provider.
+ */
+export function buildPrompt(input: {
+  systemPrompt: string;
+  instructions?: string[];
+  history: ChatMessage[];
+}): LlmMessage[] {
+  const messages: LlmMessage[] = [{ role: 'system', content: input.systemPrompt }];
+  for (const instruction of input.instructions ?? []) {
+    messages.push({ role: 'system', content: instruction });
+  }
+  const visible = input.history.filter((message) => !message.deleted);
+  const summaryIndex = visible.findLastIndex((message) => message.isSummary);
+  const fromSummary = summaryIndex >= 0 ? visible.slice(summaryIndex) : visible;
+
+  let openCalls: string[] = [];
+  const closeOpenCalls = () => {
+    for (const toolCallId of openCalls) {
+      messages.push({
+        role: 'tool',
+        toolCallId,
+        content: JSON.stringify({ error: INTERRUPTED_TOOL_RESULT }),
+      });
+    }
+    openCalls = [];
+  };
+
+  for (const message of fromSummary) {
+    const parts = readParts(message.contentVersion, message.parts);
+    if (message.role === 'TOOL') {
+      for (const part of parts) {
+        if (part.type !== 'TOOL_RESULT' || !openCalls.includes(part.toolCallId)) continue;
+        openCalls = openCalls.filter((id) => id !== part.toolCallId);
+        messages.push({
+          role: 'tool',
+          toolCallId: part.toolCallId,
+          content: JSON.stringify(part.result ?? null),
+        });
+      }
+      continue;
+    }
+    closeOpenCalls();
+    if (message.isSummary) {
+      messages.push({ role: 'user', content: `${SUMMARY_PREFIX}\n\n${partsText(parts)}` });
+    } else if (message.role === 'USER') {
+      messages.push({ role: 'user', content: partsText(parts) });
+    } else if (message.role === 'SYSTEM') {
+      messages.push({ role: 'system', content: partsText(parts) });
+    } else {
+      const toolCalls = toolCallsOf(parts);
+      messages.push({
+        role: 'assistant',
+        content: partsText(parts),
+        ...(toolCalls.length > 0 ? { toolCalls } : {}),
+      });
+      openCalls = toolCalls.map((call) => call.id);
+    }
+  }
+  closeOpenCalls();
+  return messages;
+}
+
+function toolCallsOf(parts: MessagePart[]) {
+  return parts.flatMap((part) =>
+    part.type === 'TOOL_CALL'
+      ? [
+          {
+            id: part.toolCallId,
+            name: part.toolName,
+            argumentsJson: JSON.stringify(part.args ?? {}),
+          },
+        ]
+      : [],
+  );
+}

@@ -1,0 +1,63 @@
+import type { Logger } from '../logger.js';
+import { fail, toToolSpec, type Tool, type ToolContext, type ToolOutcome } from './tool.js';
+
+/**
+ * The tools of one turn: filtered for the chat (PLAN mode, subagents) so the model is only offered
+ * what it may use, and checked again at execution so a hallucinated call cannot bypass the filter.
+ */
+export class ToolRegistry {
+  private readonly tools = new Map<string, Tool>();
+
+  constructor(tools: Tool[] = []) {
+    for (const tool of tools) this.register(tool);
+  }
+
+  register(tool: Tool) {
+    if (this.tools.has(tool.name)) throw new Error(`Tool ${tool.name} registered twice`);
+    this.tools.set(tool.name, tool);
+  }
+
+  get names() {
+    return [...this.tools.keys()];
+  }
+
+  /** The tools a chat may use: PLAN allows read-only and plan tools; subagents lose root-only ones. */
+  availableFor(context: Pick<ToolContext, 'mode' | 'isSubagent'>): Tool[] {
+    return [...this.tools.values()].filter(
+      (tool) =>
+        (context.mode !== 'PLAN' || tool.readOnly || tool.planTool) &&
+        !(context.isSubagent && tool.rootOnly),
+    );
+  }
+
+  specsFor(context: Pick<ToolContext, 'mode' | 'isSubagent'>) {
+    return this.availableFor(context).map(toToolSpec);
+  }
+
+  async execute(
+    name: string,
+    args: unknown,
+    context: ToolContext,
+    logger: Logger,
+  ): Promise<ToolOutcome> {
+    const tool = this.availableFor(context).find((candidate) => candidate.name === name);
+    if (!tool) {
+      return this.tools.has(name)
+        ? fail(
+            `Tool ${name} is not available in this chat${context.mode === 'PLAN' ? ' (PLAN mode)' : ''}`,
+          )
+        : fail(`Tool not found: ${name}`);
+    }
+    if (!args || typeof args !== 'object' || Array.isArray(args)) {
+      return fail('Tool arguments must be a JSON object');
+    }
+    try {
+      return await tool.execute(args as Record<string, unknown>, context);
+    } catch (error) {
+      if (context.signal.aborted)
+        return fail('Tool call was interrupted before it produced a result');
+      logger.warn('tool threw', { tool: name, error });
+      return fail(`Tool ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
