@@ -14,6 +14,7 @@ const config: CodegenConfig = {
       preset: 'client',
       config: {
         useTypeImports: true,
+        emitLegacyCommonJSImports: false,
         enumsAsTypes: true,
         scalars: { DateTime: 'string', JSON: 'unknown', ID: 'string' },
       },

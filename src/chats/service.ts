@@ -153,8 +153,11 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
       if (original.role !== 'USER') {
         throw badInput('messageId', 'Only USER messages can be edited');
       }
+      // An edit starts a turn just like sendMessage, so the same limits apply (B28).
+      await options.assertWithinUsageLimit(viewer.id);
       const { chat, message, wasRunning } = await prisma.$transaction(async (tx) => {
         const locked = await lockChat(tx, viewer, original.chatId);
+        if (locked.archived) throw conflict('Chat is archived; unarchive it first');
         const still = await tx.chatMessage.findFirst({
           where: { id: original.id, deleted: false },
         });

@@ -66,6 +66,12 @@ export async function runChatTurn(
   let outcome: LoopOutcome | { kind: 'no-model' } | { kind: 'paused-before-start' };
   let chatModel: ChatModel | null = null;
 
+  // A previous owner that died mid-step (kill -9, stale recovery) left that step's parts in the
+  // buffer; its message will never be persisted, so a new subscriber must not get them (B13).
+  await deps.pubsub.streamBuffer
+    .clear(lease.chatId)
+    .catch((error: unknown) => log.warn('clearing the stream buffer failed', { error }));
+
   try {
     if (acquired.interruptRequest === 'PAUSE') {
       outcome = { kind: 'paused-before-start' };

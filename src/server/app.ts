@@ -19,6 +19,8 @@ import { createServices, type Services } from '../services.js';
 import { requireViewer } from './auth.js';
 import { createDaemon, type Daemon } from '../daemon/daemon.js';
 import { createToolRegistry } from '../tools/index.js';
+import { createWorkspaceInstructions } from '../workspace/instructions.js';
+import { createWorkspaceManager, type WorkspaceManager } from '../workspace/service.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** B3: a SIGTERM must end the process within 10 s; leave headroom for the exit itself. */
@@ -34,6 +36,8 @@ export interface App {
   readonly services: Services;
   /** The daemon of this replica; undefined when DAEMON_ENABLED=false. */
   readonly daemon: Daemon | undefined;
+  /** Workspaces and the agents embedded in this process; available after start(). */
+  readonly workspaces: WorkspaceManager;
 }
 
 export function buildApp(config: Config, options: { logger?: Logger } = {}): App {
@@ -46,6 +50,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
   let wsServer: WebSocketServer | undefined;
   let disposeWs: (() => void | Promise<void>) | undefined;
   let daemon: Daemon | undefined;
+  let workspaces: WorkspaceManager | undefined;
   let stopping: Promise<void> | undefined;
 
   async function start() {
@@ -63,10 +68,12 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       logger,
     };
     services = createServices(deps);
+    workspaces = createWorkspaceManager(deps);
     await services.users.bootstrapAdmin(config.BOOTSTRAP_ADMIN_TOKEN);
 
     const appServices = services;
     const appDeps = deps;
+    const appWorkspaces = workspaces;
     const db = database;
     const bus = pubsub;
     const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, GraphQLContext>({
@@ -155,7 +162,8 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       daemon = createDaemon(
         {
           deps: appDeps,
-          tools: createToolRegistry(appDeps),
+          tools: createToolRegistry(appDeps, { workspaces: appWorkspaces }),
+          instructionsFor: createWorkspaceInstructions(appWorkspaces, logger),
           titles: appServices.titles,
           maxSteps: config.CHAT_MAX_STEPS,
         },
@@ -188,6 +196,8 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       // B3: stop acquiring and running turns first (they persist and go back to PENDING),
       // then close subscriptions and connections.
       await daemon?.stop();
+      // Only now: the stopped turns no longer call the agents (their processes die with them).
+      await workspaces?.close();
       await disposeWs?.();
       wsServer?.close();
       if (httpServer?.listening) {
@@ -214,6 +224,10 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     get services() {
       if (!services) throw new Error('App not started');
       return services;
+    },
+    get workspaces() {
+      if (!workspaces) throw new Error('App not started');
+      return workspaces;
     },
   };
 }

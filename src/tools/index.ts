@@ -1,11 +1,41 @@
 import type { Deps } from '../deps.js';
+import type { WorkspaceManager } from '../workspace/service.js';
+import { createCreateWorkspaceTool } from './create-workspace.js';
 import { createCurrentTimeTool } from './current-time.js';
+import { createEditFilesTool } from './edit-files.js';
+import { createExecuteTool } from './execute.js';
+import { createListTemplatesTool } from './list-templates.js';
+import { createProcessOutputTool } from './process-output.js';
+import { createProcessSignalTool } from './process-signal.js';
+import { createReadFileTool } from './read-file.js';
+import { createReadTemplateTool } from './read-template.js';
 import { ToolRegistry } from './registry.js';
+import { createStartWorkspaceTool } from './start-workspace.js';
+import { createWriteFileTool } from './write-file.js';
 
 export { ToolRegistry } from './registry.js';
 export type { Tool, ToolContext, ToolOutcome } from './tool.js';
 
+/** What tools need beyond Deps: services that own resources of this process. */
+export interface ToolServices {
+  /** The workspaces and their agents (B17, B18). */
+  workspaces: WorkspaceManager;
+}
+
 /** Every tool the daemon offers, each built from its dependencies. */
-export function createToolRegistry(_deps: Deps): ToolRegistry {
-  return new ToolRegistry([createCurrentTimeTool()]);
+export function createToolRegistry(_deps: Deps, services: ToolServices): ToolRegistry {
+  const { workspaces } = services;
+  return new ToolRegistry([
+    createCurrentTimeTool(),
+    createReadFileTool(workspaces),
+    createWriteFileTool(workspaces),
+    createEditFilesTool(workspaces),
+    createExecuteTool(workspaces),
+    createProcessOutputTool(workspaces),
+    createProcessSignalTool(workspaces),
+    createListTemplatesTool(workspaces),
+    createReadTemplateTool(workspaces),
+    createCreateWorkspaceTool(workspaces),
+    createStartWorkspaceTool(workspaces),
+  ]);
 }

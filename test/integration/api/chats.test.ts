@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestClient } from '../../support/client.js';
+import { TestClient } from '../../support/client.js';
 import {
   CHAT_FIELDS,
   CREATE_CHAT,
@@ -11,7 +11,9 @@ import {
   type ChatData,
   type LabelData,
 } from '../../support/fixtures.js';
+import { createBackendEnv } from '../../support/backend.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
+import { topics, type ChatControlSignal } from '../../../src/pubsub/index.js';
 
 const SEND_MESSAGE = `mutation ($input: SendMessageInput!) {
   sendMessage(input: $input) {
@@ -80,6 +82,31 @@ describe('chats (B5, B6, B8, B11, B12, B24, B26)', () => {
     ).sendMessage;
   }
   const chatCount = (ownerId: string) => prisma().chat.count({ where: { ownerId } });
+
+  /** Listens where a worker would for interrupts of one chat (the daemon is off here). */
+  async function watchControl(
+    chatId: string,
+    onSignal: (signal: ChatControlSignal) => Promise<void> = async () => undefined,
+  ) {
+    const signals: ChatControlSignal[] = [];
+    let wake = () => {};
+    const unsubscribe = await server.app.deps.pubsub.subscribe(
+      topics.chatControl(chatId),
+      (signal) => {
+        signals.push(signal);
+        wake();
+        void onSignal(signal);
+      },
+    );
+    return {
+      signals,
+      unsubscribe,
+      async next(): Promise<ChatControlSignal> {
+        while (signals.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        return signals.shift()!;
+      },
+    };
+  }
 
   describe('with no model config at all', () => {
     it('refuses createChat with BAD_USER_INPUT and creates nothing', async () => {
@@ -747,6 +774,85 @@ describe('chats (B5, B6, B8, B11, B12, B24, B26)', () => {
         );
         expect(untouched.interruptChat.status).toBe('WAITING');
       });
+
+      it('asks the worker of a RUNNING chat to stop and returns once it has paused', async () => {
+        const client = await member();
+        const chat = await createChat(client);
+        await prisma().chat.update({
+          where: { id: chat.id },
+          data: { status: 'RUNNING', workerId: 'worker-1', leaseEpoch: 3 },
+        });
+        let requestSeen: string | null = null;
+        // The "worker": persists what it produced, then PAUSED, then announces the status.
+        const control = await watchControl(chat.id, async () => {
+          requestSeen = (await prisma().chat.findUniqueOrThrow({ where: { id: chat.id } }))
+            .interruptRequest;
+          const paused = await prisma().chat.update({
+            where: { id: chat.id },
+            data: { status: 'PAUSED', interruptRequest: null, workerId: null },
+          });
+          await server.app.services.chats.events.status(paused);
+        });
+        try {
+          const { interruptChat } = await client.query<{ interruptChat: { status: string } }>(
+            `mutation ($id: ID!) { interruptChat(id: $id) { status } }`,
+            { id: chat.id },
+          );
+          expect(interruptChat.status).toBe('PAUSED');
+          expect(control.signals.concat()).toEqual([{ type: 'interrupt', reason: 'user' }]);
+          expect(requestSeen).toBe('PAUSE');
+          const stored = await prisma().chat.findUniqueOrThrow({ where: { id: chat.id } });
+          expect(stored.leaseEpoch).toBe(3);
+        } finally {
+          await control.unsubscribe();
+        }
+      });
+
+      it('fences a RUNNING chat whose worker does not answer, then pauses it', async () => {
+        const client = await member();
+        const chat = await createChat(client);
+        await prisma().chat.update({
+          where: { id: chat.id },
+          data: { status: 'RUNNING', workerId: 'gone', leaseEpoch: 7 },
+        });
+        const { interruptChat } = await client.query<{ interruptChat: { status: string } }>(
+          `mutation ($id: ID!) { interruptChat(id: $id) { status } }`,
+          { id: chat.id },
+        );
+        expect(interruptChat.status).toBe('PAUSED');
+        const stored = await prisma().chat.findUniqueOrThrow({ where: { id: chat.id } });
+        expect(stored).toMatchObject({
+          status: 'PAUSED',
+          workerId: null,
+          leaseEpoch: 8,
+          interruptRequest: null,
+        });
+      });
+
+      it('INTERRUPT and promote on a RUNNING chat signal the worker to run the queue head next', async () => {
+        const client = await member();
+        const chat = await createChat(client);
+        await setChatStatus(server, chat.id, 'RUNNING');
+        const control = await watchControl(chat.id);
+        try {
+          const queued = await send(client, chat.id, 'later');
+          expect(control.signals).toEqual([]);
+          await send(client, chat.id, 'now', 'INTERRUPT');
+          expect(await control.next()).toEqual({ type: 'interrupt', reason: 'message' });
+          await prisma().chat.update({ where: { id: chat.id }, data: { interruptRequest: null } });
+          const { promoteQueuedMessage } = await client.query<{
+            promoteQueuedMessage: { status: string; queuedMessages: { text: string }[] };
+          }>(PROMOTE_QUEUED, { chatId: chat.id, id: queued.queuedMessage!.id });
+          expect(promoteQueuedMessage.status).toBe('RUNNING');
+          expect(promoteQueuedMessage.queuedMessages.map((q) => q.text)).toEqual(['later', 'now']);
+          expect(await control.next()).toEqual({ type: 'interrupt', reason: 'promote' });
+          const stored = await prisma().chat.findUniqueOrThrow({ where: { id: chat.id } });
+          expect(stored.interruptRequest).toBe('NEXT');
+          expect(await prisma().chatMessage.count({ where: { chatId: chat.id } })).toBe(1);
+        } finally {
+          await control.unsubscribe();
+        }
+      });
     });
 
     describe('editMessage (B12)', () => {
@@ -830,6 +936,64 @@ describe('chats (B5, B6, B8, B11, B12, B24, B26)', () => {
           input: { messageId: u1, text: 'x' },
         });
         expect(again.codes).toEqual(['NOT_FOUND']);
+      });
+
+      it('editing during a RUNNING turn fences the worker and signals it to stop', async () => {
+        const client = await member();
+        const { chat, u2 } = await conversation(client);
+        await prisma().chat.update({
+          where: { id: chat.id },
+          data: { status: 'RUNNING', workerId: 'worker-9', leaseEpoch: 4 },
+        });
+        const control = await watchControl(chat.id);
+        try {
+          await client.query(EDIT_MESSAGE, { input: { messageId: u2, text: 'changed my mind' } });
+          expect(await control.next()).toEqual({ type: 'interrupt', reason: 'edit' });
+        } finally {
+          await control.unsubscribe();
+        }
+        const stored = await prisma().chat.findUniqueOrThrow({ where: { id: chat.id } });
+        expect(stored).toMatchObject({ status: 'PENDING', workerId: null, leaseEpoch: 5 });
+        const read = await detail(client, chat.id);
+        expect(read?.messages.edges.map((edge) => textOf(edge.node))).toEqual([
+          'first question',
+          'first answer',
+          'changed my mind',
+        ]);
+      });
+
+      it("refuses to edit another member's message, an unknown id or in an archived chat", async () => {
+        const client = await member();
+        const { chat, u2 } = await conversation(client);
+        const stranger = await member();
+        const theirs = await stranger.expectError(EDIT_MESSAGE, {
+          input: { messageId: u2, text: 'x' },
+        });
+        expect(theirs.codes).toEqual(['NOT_FOUND']);
+        for (const id of ['abc', '0', '-1', '999999999999']) {
+          const { codes } = await client.expectError(EDIT_MESSAGE, {
+            input: { messageId: id, text: 'x' },
+          });
+          expect(codes, id).toEqual(['NOT_FOUND']);
+        }
+        await client.query(`mutation ($id: ID!) { archiveChat(id: $id) { id } }`, { id: chat.id });
+        const before = await prisma().chatMessage.findMany({
+          where: { chatId: chat.id },
+          orderBy: { id: 'asc' },
+        });
+        const archived = await client.expectError(EDIT_MESSAGE, {
+          input: { messageId: u2, text: 'x' },
+        });
+        expect(archived.codes).toEqual(['CONFLICT']);
+        expect(
+          await prisma().chatMessage.findMany({
+            where: { chatId: chat.id },
+            orderBy: { id: 'asc' },
+          }),
+        ).toEqual(before);
+        expect((await prisma().chat.findUniqueOrThrow({ where: { id: chat.id } })).status).toBe(
+          'WAITING',
+        );
       });
 
       it('refuses to edit an ASSISTANT message with BAD_USER_INPUT and changes nothing', async () => {
@@ -956,5 +1120,79 @@ describe('chats (B5, B6, B8, B11, B12, B24, B26)', () => {
         expect((await detail(client, chat.id))?.hasUnread).toBe(true);
       });
     });
+
+    describe('usage limits (B28)', () => {
+      it('refuses createChat, sendMessage and editMessage past the limit and changes nothing', async () => {
+        const { id: userId, client } = await memberWithId();
+        const chat = await createChat(client);
+        await setChatStatus(server, chat.id, 'WAITING');
+        const u1 = await prisma().chatMessage.findFirstOrThrow({ where: { chatId: chat.id } });
+        await insertMessage(server, chat.id, { tokens: { outputTokens: 10, costMicros: 20 } });
+        await server.admin.query(
+          `mutation ($input: SetUsageLimitInput!) { setUsageLimit(input: $input) }`,
+          {
+            input: { userId, limitMicros: 10, periodDays: 30 },
+          },
+        );
+        const before = {
+          chats: await chatCount(userId),
+          messages: await prisma().chatMessage.findMany({
+            where: { chatId: chat.id },
+            orderBy: { id: 'asc' },
+          }),
+        };
+        const attempts: [string, Record<string, unknown>][] = [
+          [CREATE_CHAT, { input: { text: 'more' } }],
+          [SEND_MESSAGE, { input: { chatId: chat.id, text: 'more' } }],
+          [EDIT_MESSAGE, { input: { messageId: u1.id.toString(), text: 'more' } }],
+        ];
+        for (const [operation, variables] of attempts) {
+          const { codes } = await client.expectError(operation, variables);
+          expect(codes).toEqual(['USAGE_LIMIT_EXCEEDED']);
+        }
+        expect({
+          chats: await chatCount(userId),
+          messages: await prisma().chatMessage.findMany({
+            where: { chatId: chat.id },
+            orderBy: { id: 'asc' },
+          }),
+        }).toEqual(before);
+        expect((await prisma().chat.findUniqueOrThrow({ where: { id: chat.id } })).status).toBe(
+          'WAITING',
+        );
+      });
+    });
+  });
+});
+
+describe('queued messages across a restart (B11)', () => {
+  it('keeps the queue and its order when the server restarts', async () => {
+    const backendEnv = await createBackendEnv();
+    const env = { DAEMON_ENABLED: 'false' };
+    let server = await startTestServer({ env, backendEnv });
+    try {
+      await createDefaultModel(server);
+      const { client } = await server.createMember();
+      const chat = await createChat(client);
+      for (const [text, busyBehavior] of [
+        ['one', 'QUEUE'],
+        ['two', 'QUEUE'],
+        ['first', 'INTERRUPT'],
+      ]) {
+        await client.query(SEND_MESSAGE, { input: { chatId: chat.id, text, busyBehavior } });
+      }
+      await server.close();
+      server = await startTestServer({ env, backendEnv });
+      // Same token, new server (the old client's URL names the old port).
+      const again = new TestClient(server.url, client.token);
+      const read = await again.query<{
+        chat: { status: string; queuedMessages: { text: string }[] };
+      }>(`query ($id: ID!) { chat(id: $id) { status queuedMessages { text } } }`, { id: chat.id });
+      expect(read.chat.status).toBe('PENDING');
+      expect(read.chat.queuedMessages.map((q) => q.text)).toEqual(['first', 'one', 'two']);
+    } finally {
+      await server.close();
+      await backendEnv.cleanup();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
+import { eventsOf, isStatus, persistedMessages, subscribeChat } from '../../support/chat-stream.js';
 import {
   configureFakeModel,
   createGate,
@@ -7,50 +8,10 @@ import {
   isTurn,
   startScriptedLlm,
 } from '../../support/llm.js';
+import { CreateChatMutation } from '../../support/operations.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 
-const CHAT_EVENTS = `subscription ($chatId: ID!, $after: ID) {
-  chatEvents(chatId: $chatId, afterMessageId: $after) {
-    __typename
-    ... on StatusEvent { status lastError }
-    ... on MessageEvent { message { id role parts { type ... on TextPart { text } ... on ToolCallPart { toolCallId toolName args } ... on ToolResultPart { toolCallId toolName result isError } } usage { inputTokens outputTokens costMicros } } }
-    ... on MessagePartEvent { messageId role part { type ... on TextPart { text } ... on ToolCallPart { toolCallId toolName args argsDelta } ... on ToolResultPart { toolCallId isError result } } }
-    ... on RetryEvent { attempt delayMs error }
-    ... on TitleEvent { title }
-    ... on ErrorEvent { errorMessage: message }
-  }
-}`;
-
-interface Part {
-  type: string;
-  text?: string;
-  toolCallId?: string;
-  toolName?: string;
-  args?: unknown;
-  argsDelta?: string | null;
-  result?: unknown;
-  isError?: boolean;
-}
-interface ChatEvent {
-  chatEvents: {
-    __typename: string;
-    status?: string;
-    lastError?: string | null;
-    message?: {
-      id: string;
-      role: string;
-      parts: Part[];
-      usage: { inputTokens: number; outputTokens: number; costMicros: number } | null;
-    };
-    messageId?: string;
-    role?: string;
-    part?: Part;
-    attempt?: number;
-    title?: string;
-  };
-}
-
-describe('daemon: a full turn (B10, B13, B14)', () => {
+describe('daemon: a full turn (B10, B13, B14, B22)', () => {
   let server: TestServer;
   let llm: FakeLlm;
 
@@ -71,6 +32,7 @@ describe('daemon: a full turn (B10, B13, B14)', () => {
       {
         match: isTurn,
         gate: gate.promise,
+        reasoning: ['Thinking', ' about time.'],
         text: ['Let me ', 'check the time.'],
         toolCalls: [{ id: 'call_1', name: 'current_time', args: {} }],
         usage: { promptTokens: 100, completionTokens: 20 },
@@ -81,25 +43,26 @@ describe('daemon: a full turn (B10, B13, B14)', () => {
         usage: { promptTokens: 150, completionTokens: 5 },
       },
     );
-    const created = await member.client.query<{ createChat: { id: string } }>(
-      'mutation { createChat(input: { text: "What time is it?" }) { id } }',
-    );
+    const created = await member.client.query(CreateChatMutation, {
+      input: { text: 'What time is it?' },
+    });
     const chatId = created.createChat.id;
-    const stream = member.client.subscribe<ChatEvent>(CHAT_EVENTS, { chatId });
+    const stream = subscribeChat(member.client, chatId);
     try {
       await stream.waitFor((e) => e.chatEvents.__typename === 'StatusEvent');
       gate.open();
-      await stream.waitFor((e) => e.chatEvents.status === 'WAITING');
-      const events = stream.events.map((e) => e.chatEvents);
-      const messages = events.filter((e) => e.__typename === 'MessageEvent').map((e) => e.message!);
+      await stream.waitFor(isStatus('WAITING'));
+      const events = eventsOf(stream);
+      const messages = persistedMessages(stream);
       expect(messages.map((m) => m.role)).toEqual(['USER', 'ASSISTANT', 'TOOL', 'ASSISTANT']);
       const [, firstStep, toolResult, finalStep] = messages;
       expect(firstStep!.parts).toEqual([
+        { type: 'REASONING', text: 'Thinking about time.' },
         { type: 'TEXT', text: 'Let me check the time.' },
         { type: 'TOOL_CALL', toolCallId: 'call_1', toolName: 'current_time', args: {} },
       ]);
       expect(firstStep!.usage).toMatchObject({ inputTokens: 100, outputTokens: 20 });
-      // 100 × $1/M + 20 × $2/M, in micro-dollars.
+      // 100 × 1e6 µ$/M + 20 × 2e6 µ$/M = 100 + 40 micro-dollars.
       expect(firstStep!.usage!.costMicros).toBeCloseTo(140, 5);
       expect(toolResult!.parts[0]).toMatchObject({
         type: 'TOOL_RESULT',
@@ -107,21 +70,43 @@ describe('daemon: a full turn (B10, B13, B14)', () => {
         isError: false,
       });
       expect(finalStep!.parts).toEqual([{ type: 'TEXT', text: 'It is now.' }]);
-      const deltas = events.filter(
-        (e) =>
-          e.__typename === 'MessagePartEvent' &&
-          e.part?.type === 'TEXT' &&
-          e.messageId === finalStep!.id,
+
+      const partsOf = (messageId: string) =>
+        events.flatMap((e) =>
+          e.__typename === 'MessagePartEvent' && e.messageId === messageId ? [e.part] : [],
+        );
+      // One MessagePartEvent per provider chunk, with the id the step is persisted as (B14).
+      expect(partsOf(finalStep!.id).map((p) => ('text' in p ? p.text : null))).toEqual([
+        'It is ',
+        'now.',
+      ]);
+      const firstParts = partsOf(firstStep!.id);
+      expect(firstParts.filter((p) => p.type === 'REASONING')).toHaveLength(2);
+      const argsDeltas = firstParts.filter(
+        (p) => p.type === 'TOOL_CALL' && 'argsDelta' in p && p.argsDelta,
       );
-      expect(deltas.map((e) => e.part!.text)).toEqual(['It is ', 'now.']);
-      const statuses = events.filter((e) => e.__typename === 'StatusEvent').map((e) => e.status);
-      // The snapshot status (PENDING or RUNNING, depending on the acquire), then live ones.
+      expect(argsDeltas.length).toBeGreaterThan(0);
+      expect(firstParts.at(-1)).toMatchObject({
+        type: 'TOOL_CALL',
+        toolCallId: 'call_1',
+        args: {},
+      });
+      // The tool's result streams as it finishes, unless its persisted message overtook it (the
+      // subscriber then drops the part: the MessageEvent is final and nothing is sent twice).
+      for (const part of partsOf(toolResult!.id)) {
+        expect(part).toMatchObject({ type: 'TOOL_RESULT', toolCallId: 'call_1', isError: false });
+      }
+
+      const statuses = events.flatMap((e) => (e.__typename === 'StatusEvent' ? [e.status] : []));
       expect(statuses.slice(-2)).toEqual(['RUNNING', 'WAITING']);
       expect(new Set(statuses).size).toBe(statuses.length);
       // The second model call saw the tool result.
       const secondRequest = llm.requests.filter((r) => r.stream)[1]!.body;
       expect(secondRequest.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_1' });
-      await stream.waitFor((e) => e.chatEvents.title === GENERATED_TITLE);
+      await stream.waitFor((e) => e.chatEvents.__typename === 'TitleEvent');
+      expect(eventsOf(stream).find((e) => e.__typename === 'TitleEvent')).toMatchObject({
+        title: GENERATED_TITLE,
+      });
     } finally {
       await stream.close();
     }

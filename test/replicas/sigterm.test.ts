@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGate, isTurn } from '../support/llm.js';
+import {
+  CHAT_EVENTS,
+  createChat,
+  isPart,
+  isStatus,
+  startReplicaCluster,
+  textOf,
+  type ChatEventData,
+  type ReplicaCluster,
+} from '../support/replica.js';
+
+/** B3: the exit must come within 10 s of SIGTERM. */
+const SIGTERM_EXIT_BUDGET_MS = 10_000;
+
+/** B3: SIGTERM mid-turn hands the chat back (PENDING) with what it produced; another resumes. */
+describe('replicas: SIGTERM mid-turn (B3)', () => {
+  let cluster: ReplicaCluster;
+
+  beforeAll(async () => {
+    cluster = await startReplicaCluster([{ name: 'a' }, { name: 'b' }]);
+  });
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('exits 0, returns the chat to PENDING with its partial output, and the other replica finishes it', async () => {
+    const never = createGate();
+    const partial = ['Partial ', 'output '];
+    const resumed = ['Resumed ', 'elsewhere.'];
+    cluster.llm.script(
+      {
+        match: isTurn,
+        text: [...partial, 'never sent'],
+        holdAfterChunks: 1 + partial.length,
+        release: never.promise,
+      },
+      { match: isTurn, text: resumed },
+    );
+    const member = cluster.replicas['a']!.client(cluster.memberToken);
+    const chatId = await createChat(member, 'Shut down gracefully');
+    await cluster.llm.waitForRequests(1);
+    const { workerId, leaseEpoch } = await cluster.waitForChat(chatId, (chat) => !!chat.workerId);
+    const victim = Object.values(cluster.replicas).find((r) => r.workerId === workerId)!;
+    const survivor = Object.values(cluster.replicas).find((r) => r !== victim)!;
+
+    const stream = survivor.client(cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
+      chatId,
+    });
+    try {
+      await stream.waitFor((event) => isPart(event) && event.chatEvents.part?.text === partial[1]);
+      const partialId = stream.events.find(isPart)!.chatEvents.messageId!;
+
+      victim.kill('SIGTERM');
+      const signalledAt = Date.now();
+      const exit = await victim.exited;
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(Date.now() - signalledAt).toBeLessThan(SIGTERM_EXIT_BUDGET_MS);
+      // The turn handed the chat back itself: the shutdown fallback had nothing left to release.
+      expect(victim.logs().find((line) => line.msg === 'daemon stopped')).toMatchObject({
+        released: 0,
+      });
+
+      // Back to PENDING, or already taken by the survivor under a new lease.
+      const afterExit = await cluster.chat(chatId);
+      if (afterExit.status === 'PENDING') {
+        expect(afterExit).toMatchObject({ workerId: null, leaseEpoch });
+      } else {
+        expect(afterExit).toMatchObject({ leaseEpoch: leaseEpoch + 1 });
+        expect(['RUNNING', 'WAITING']).toContain(afterExit.status);
+      }
+      await stream.waitFor(isStatus('PENDING'));
+      await stream.waitFor(isStatus('WAITING'));
+
+      // The partial step is persisted once, and the survivor's turn continued from it.
+      const rows = await cluster.messages(chatId);
+      expect(rows.map((row) => row.role)).toEqual(['USER', 'ASSISTANT', 'ASSISTANT']);
+      expect(rows[1]!.id).toBe(partialId);
+      expect(textOf(rows[1]!.parts)).toBe(partial.join(''));
+      expect(textOf(rows[2]!.parts)).toBe(resumed.join(''));
+      const streamed = stream.events
+        .map((event) => event.chatEvents.message)
+        .filter((message) => message !== undefined);
+      expect(streamed.map((message) => message.id)).toEqual(rows.map((row) => row.id));
+      expect(await cluster.chat(chatId)).toEqual({
+        status: 'WAITING',
+        workerId: null,
+        leaseEpoch: leaseEpoch + 1,
+      });
+      const turns = cluster.llm.requests.filter((request) => request.stream);
+      expect(turns).toHaveLength(2);
+      expect(turns[1]!.body.messages.at(-1)).toMatchObject({
+        role: 'assistant',
+        content: partial.join(''),
+      });
+    } finally {
+      await stream.close();
+    }
+  });
+});

@@ -1,0 +1,363 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import type { FakeLlm } from '../../src/testing/fake-llm/index.js';
+import { createBackendEnv, type BackendEnv } from './backend.js';
+import { TestClient } from './client.js';
+import { configureFakeModel, startScriptedLlm } from './llm.js';
+
+/**
+ * Real server processes (`node --import tsx src/main.ts`) sharing one Postgres database and Redis,
+ * for the multi-replica tests (test/replicas). A replica is ready when it logs
+ * `agentgraph listening`; tests wait on its log lines and its exit, never on time.
+ */
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+const DEFAULT_LOG_TIMEOUT_MS = 20_000;
+
+/** Short daemon intervals so recovery happens within a test (B9). */
+export const REPLICA_INTERVALS = {
+  CHAT_ACQUIRE_INTERVAL_MS: 100,
+  CHAT_HEARTBEAT_INTERVAL_MS: 300,
+  CHAT_STALE_AFTER_MS: 1_500,
+} as const;
+
+/** One line of a replica's stderr: the JSON logger's fields, or `{ msg: line }` for plain text. */
+export interface LogLine {
+  msg: string;
+  level?: string;
+  [field: string]: unknown;
+}
+
+export interface ReplicaExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface Replica {
+  readonly name: string;
+  /** WORKER_ID of its daemon (the chats.worker_id it writes); undefined without a daemon. */
+  readonly workerId: string | undefined;
+  /** http://127.0.0.1:<port>/graphql */
+  readonly url: string;
+  readonly pid: number;
+  client(token: string | null): TestClient;
+  kill(signal: NodeJS.Signals): void;
+  readonly exited: Promise<ReplicaExit>;
+  logs(): LogLine[];
+  /** Waits for a log line (already written or to come) matching `predicate`. */
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+}
+
+const children = new Set<ChildProcess>();
+
+function killLeftovers() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+// A vitest worker that dies mid-test must not leave servers behind.
+process.once('exit', killLeftovers);
+
+function parseLine(raw: string): LogLine {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (parsed && typeof parsed === 'object' && typeof (parsed as LogLine).msg === 'string') {
+      return parsed as LogLine;
+    }
+  } catch {
+    // Not a JSON log line (main.ts prints a few plain lines).
+  }
+  return { msg: raw };
+}
+
+/**
+ * Starts one replica with `env` on top of a minimal base environment (nothing of the test
+ * process leaks in), on a free port. Resolves once it listens; rejects with its logs when it
+ * exits or stays silent first.
+ */
+export async function spawnReplica(
+  env: Record<string, string>,
+  name = env['WORKER_ID'] ?? 'replica',
+): Promise<Replica> {
+  const baseEnv: Record<string, string> = {};
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
+    const value = process.env[key];
+    if (value !== undefined) baseEnv[key] = value;
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...baseEnv, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const lines: LogLine[] = [];
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const listener of [...listeners]) listener();
+  };
+  const exited = new Promise<ReplicaExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+      notify();
+    });
+  });
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (raw) => {
+      lines.push(parseLine(raw));
+      if (process.env['TEST_REPLICA_LOGS']) process.stderr.write(`[${name}] ${raw}\n`);
+      notify();
+    });
+  }
+
+  const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = DEFAULT_LOG_TIMEOUT_MS) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const check = () => {
+        const found = lines.find(predicate);
+        if (found) {
+          done();
+          resolve(found);
+        } else if (hasExited) {
+          done();
+          reject(new Error(`replica ${name} exited; logs:\n${dump(lines)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`replica ${name}: no matching log line in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        listeners.delete(check);
+      };
+      listeners.add(check);
+      // `exited` resolves before hasExited flips; re-check once it has.
+      void exited.then(() => setImmediate(check));
+      check();
+    });
+
+  let url: string;
+  try {
+    const listening = await waitForLog(
+      (line) => line.msg === 'agentgraph listening',
+      START_TIMEOUT_MS,
+    );
+    url = String(listening['url']);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    name,
+    workerId: env['DAEMON_ENABLED'] === 'false' ? undefined : env['WORKER_ID'],
+    url,
+    pid: child.pid!,
+    client: (token) => new TestClient(url, token),
+    kill: (signal) => {
+      child.kill(signal);
+    },
+    exited,
+    logs: () => [...lines],
+    waitForLog,
+  };
+}
+
+function dump(lines: LogLine[]) {
+  return lines.map((line) => JSON.stringify(line)).join('\n');
+}
+
+export interface ReplicaSpec {
+  name: string;
+  /** Default true. */
+  daemon?: boolean;
+  env?: Record<string, string>;
+}
+
+export interface MessageRow {
+  id: string;
+  role: string;
+  parts: { type: string; text?: string }[];
+  deleted: boolean;
+}
+
+export interface ChatRow {
+  status: string;
+  workerId: string | null;
+  leaseEpoch: number;
+}
+
+/**
+ * Several replicas on one fresh database, the scripted LLM they all use, an admin and a member
+ * token, and direct SQL access for assertions on what was persisted.
+ */
+export interface ReplicaCluster {
+  llm: FakeLlm;
+  replicas: Record<string, Replica>;
+  adminToken: string;
+  memberToken: string;
+  /** Shared environment of every replica (database, Redis, secret, intervals). */
+  env: Record<string, string>;
+  db: pg.Pool;
+  spawn(spec: ReplicaSpec): Promise<Replica>;
+  chat(chatId: string): Promise<ChatRow>;
+  messages(chatId: string): Promise<MessageRow[]>;
+  /** Polls the database until `predicate` holds for the chat; for waits that are about time. */
+  waitForChat(
+    chatId: string,
+    predicate: (chat: ChatRow) => boolean,
+    timeoutMs?: number,
+  ): Promise<ChatRow>;
+  close(): Promise<void>;
+}
+
+const POLL_INTERVAL_MS = 50;
+
+export async function startReplicaCluster(specs: ReplicaSpec[]): Promise<ReplicaCluster> {
+  const backendEnv: BackendEnv = await createBackendEnv('services');
+  const llm = await startScriptedLlm();
+  const db = new pg.Pool({ connectionString: backendEnv.env['DATABASE_URL'], max: 4 });
+  const adminToken = `replica-admin-${randomBytes(12).toString('hex')}`;
+  const env: Record<string, string> = {
+    ...backendEnv.env,
+    BOOTSTRAP_ADMIN_TOKEN: adminToken,
+    ...Object.fromEntries(
+      Object.entries(REPLICA_INTERVALS).map(([key, value]) => [key, String(value)]),
+    ),
+  };
+  const replicas: Record<string, Replica> = {};
+  const spawnOne = async (spec: ReplicaSpec) => {
+    const replica = await spawnReplica(
+      {
+        ...env,
+        WORKER_ID: `worker-${spec.name}`,
+        DAEMON_ENABLED: spec.daemon === false ? 'false' : 'true',
+        ...spec.env,
+      },
+      spec.name,
+    );
+    replicas[spec.name] = replica;
+    return replica;
+  };
+
+  const close = async () => {
+    // SIGKILL works on a SIGSTOPped process too; the database is dropped WITH (FORCE).
+    for (const replica of Object.values(replicas)) replica.kill('SIGKILL');
+    await Promise.all(Object.values(replicas).map((replica) => replica.exited));
+    await db.end();
+    await llm.close();
+    await backendEnv.cleanup();
+  };
+
+  try {
+    // Migrations take an advisory lock and the admin bootstrap tolerates a race: start together.
+    await Promise.all(specs.map(spawnOne));
+    const first = replicas[specs[0]!.name]!;
+    const admin = first.client(adminToken);
+    await configureFakeModel(admin, llm);
+    const user = await admin.query<{ createUser: { id: string } }>(
+      `mutation { createUser(input: { username: "member", role: MEMBER }) { id } }`,
+    );
+    const token = await admin.query<{ createApiToken: { token: string } }>(
+      `mutation ($userId: ID!) { createApiToken(name: "test", userId: $userId) { token } }`,
+      { userId: user.createUser.id },
+    );
+    const chat = async (chatId: string): Promise<ChatRow> => {
+      const result = await db.query<ChatRow>(
+        `SELECT status::text AS status, worker_id AS "workerId", lease_epoch AS "leaseEpoch"
+         FROM chats WHERE id = $1`,
+        [chatId],
+      );
+      const row = result.rows[0];
+      if (!row) throw new Error(`chat ${chatId} not found`);
+      return row;
+    };
+    return {
+      llm,
+      replicas,
+      adminToken,
+      memberToken: token.createApiToken.token,
+      env,
+      db,
+      spawn: spawnOne,
+      chat,
+      async messages(chatId) {
+        const result = await db.query<MessageRow>(
+          `SELECT id::text AS id, role::text AS role, parts, deleted
+           FROM chat_messages WHERE chat_id = $1 ORDER BY chat_messages.id`,
+          [chatId],
+        );
+        return result.rows;
+      },
+      async waitForChat(chatId, predicate, timeoutMs = DEFAULT_LOG_TIMEOUT_MS) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const row = await chat(chatId);
+          if (predicate(row)) return row;
+          if (Date.now() > deadline) {
+            throw new Error(`chat ${chatId} still ${JSON.stringify(row)} after ${timeoutMs} ms`);
+          }
+          await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+        }
+      },
+      close,
+    };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** chatEvents with every field the replica tests look at. */
+export const CHAT_EVENTS = `subscription ($chatId: ID!, $after: ID) {
+  chatEvents(chatId: $chatId, afterMessageId: $after) {
+    __typename
+    ... on StatusEvent { status }
+    ... on MessageEvent { message { id role parts { type ... on TextPart { text } } } }
+    ... on MessagePartEvent { messageId role part { type ... on TextPart { text } } }
+    ... on ErrorEvent { errorMessage: message }
+  }
+}`;
+
+export interface StreamPart {
+  type: string;
+  text?: string | null;
+}
+
+export interface ChatEventData {
+  chatEvents: {
+    __typename: string;
+    status?: string;
+    message?: { id: string; role: string; parts: StreamPart[] };
+    messageId?: string | null;
+    role?: string;
+    part?: StreamPart;
+    errorMessage?: string;
+  };
+}
+
+export const isStatus = (status: string) => (event: ChatEventData) =>
+  event.chatEvents.__typename === 'StatusEvent' && event.chatEvents.status === status;
+export const isPart = (event: ChatEventData) => event.chatEvents.__typename === 'MessagePartEvent';
+export const isMessage = (event: ChatEventData) => event.chatEvents.__typename === 'MessageEvent';
+
+/** Creates a chat as `client` and returns its id. */
+export async function createChat(client: TestClient, text: string): Promise<string> {
+  const created = await client.query<{ createChat: { id: string } }>(
+    `mutation ($text: String!) { createChat(input: { text: $text }) { id } }`,
+    { text },
+  );
+  return created.createChat.id;
+}
+
+/** Text of a message's TEXT parts, joined. */
+export const textOf = (parts: { type: string; text?: string | null }[]) =>
+  parts
+    .filter((part) => part.type === 'TEXT')
+    .map((part) => part.text ?? '')
+    .join('');
