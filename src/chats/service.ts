@@ -338,6 +338,7 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
         if (parent?.archived) throw conflict('Unarchive the parent chat first');
       }
       const affected = await prisma.$transaction(async (tx) => {
+        if (archived) await lockPins(tx, viewer.id);
         const rows = await tx.chat.findMany({ where: family, select: { id: true, status: true } });
         await tx.chat.updateMany({
           where: family,
@@ -370,6 +371,7 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
         select: { id: true, status: true },
       });
       await prisma.$transaction(async (tx) => {
+        if (chat.pinOrder !== null) await lockPins(tx, viewer.id);
         await tx.chat.deleteMany({ where: { rootId: chat.id } });
         await tx.chat.delete({ where: { id: chat.id } });
         if (chat.pinOrder !== null) await compactPins(tx, viewer.id);
@@ -387,6 +389,7 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
         throw badInput('pinOrder', 'pinOrder must be 1 or more');
       }
       const chat = await prisma.$transaction(async (tx) => {
+        await lockPins(tx, viewer.id);
         const locked = await lockChat(tx, viewer, chatId);
         if (locked.archived) throw badInput('id', 'Archived chats cannot be pinned');
         if (locked.parentId) throw badInput('id', 'Only root chats can be pinned');
@@ -402,6 +405,7 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
 
     async unpinChat(viewer: Viewer, chatId: string) {
       const chat = await prisma.$transaction(async (tx) => {
+        await lockPins(tx, viewer.id);
         const locked = await lockChat(tx, viewer, chatId);
         if (locked.pinOrder === null) return locked;
         await tx.chat.update({ where: { id: locked.id }, data: { pinOrder: null } });
@@ -488,6 +492,15 @@ function validateText(text: string): string {
     throw badInput('text', `Message text must be at most ${MAX_MESSAGE_LENGTH} characters`);
   }
   return text;
+}
+
+/**
+ * Serialises changes to one owner's pin order (pin, unpin, archive, delete): each reads the pinned
+ * set and renumbers it, so two at once would hand out the same pinOrder. Taken before any chat row
+ * lock (writePins updates other chats' rows). NO KEY UPDATE leaves FK checks (createChat) alone.
+ */
+async function lockPins(tx: Prisma.TransactionClient, ownerId: string) {
+  await tx.$queryRaw`SELECT id FROM users WHERE id = ${ownerId}::uuid FOR NO KEY UPDATE`;
 }
 
 async function pinnedChats(tx: Prisma.TransactionClient, ownerId: string) {

@@ -17,6 +17,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { openPubSub, type PubSub } from '../pubsub/index.js';
 import { createServices, type Services } from '../services.js';
 import { requireViewer } from './auth.js';
+import { createFirstAdminToken } from '../users/first-admin.js';
 import { createDaemon, type Daemon } from '../daemon/daemon.js';
 import { createToolRegistry } from '../tools/index.js';
 import { createWorkspaceInstructions } from '../workspace/instructions.js';
@@ -69,7 +70,13 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     };
     services = createServices(deps);
     workspaces = createWorkspaceManager(deps);
-    await services.users.bootstrapAdmin(config.BOOTSTRAP_ADMIN_TOKEN);
+    if (config.BOOTSTRAP_ADMIN_TOKEN) {
+      await services.users.bootstrapAdmin(config.BOOTSTRAP_ADMIN_TOKEN);
+    } else if (!config.DATABASE_URL) {
+      const tokenFile = await createFirstAdminToken(services.users, config.DATA_DIR);
+      if (tokenFile)
+        logger.info('created user admin; its API token is in the file', { file: tokenFile });
+    }
 
     const appServices = services;
     const appDeps = deps;

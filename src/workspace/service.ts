@@ -140,7 +140,6 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
 
   /** Runs `work` after every earlier call for the same chat has settled. */
   function withChatLock<T>(chatId: string, work: () => Promise<T>): Promise<T> {
-    if (chatId) return work();
     const previous = chatLocks.get(chatId) ?? Promise.resolve();
     const run = previous.then(work, work);
     const settled = run.catch(() => undefined);

@@ -48,7 +48,12 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
     const stream = survivor.client(cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
       chatId,
     });
+    // A subscriber on the replica going away: its subscription is closed, not left hanging.
+    const onVictim = victim.client(cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
+      chatId,
+    });
     try {
+      await onVictim.waitFor(isPart);
       await stream.waitFor((event) => isPart(event) && event.chatEvents.part?.text === partial[1]);
       const partialId = stream.events.find(isPart)!.chatEvents.messageId!;
 
@@ -57,6 +62,7 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
       const exit = await victim.exited;
       expect(exit).toEqual({ code: 0, signal: null });
       expect(Date.now() - signalledAt).toBeLessThan(SIGTERM_EXIT_BUDGET_MS);
+      await expect(onVictim.next(() => false, 1_000)).rejects.toThrow('Subscription ended');
       // The turn handed the chat back itself: the shutdown fallback had nothing left to release.
       expect(victim.logs().find((line) => line.msg === 'daemon stopped')).toMatchObject({
         released: 0,
@@ -95,6 +101,7 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
         content: partial.join(''),
       });
     } finally {
+      await onVictim.close();
       await stream.close();
     }
   });

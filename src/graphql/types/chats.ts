@@ -7,6 +7,23 @@ import { builder } from '../builder.js';
 import { QueuedMessageType } from './messages.js';
 import { NodeInterface, registerNodeLoader } from './node.js';
 import { UsageType } from './usage.js';
+import type { GraphQLContext } from '../context.js';
+import type { Chat, ChatMessage, Prisma } from '../../generated/prisma/client.js';
+
+/**
+ * Mutations run in the chat service, which returns the bare row. When the operation selects
+ * relations (owner, modelConfig, children, …) they are read in one query with Pothos' selection
+ * instead of one query per relation.
+ */
+async function withSelection(
+  ctx: GraphQLContext,
+  query: { include?: Prisma.ChatInclude; select?: Prisma.ChatSelect },
+  written: Promise<Chat>,
+) {
+  const chat = await written;
+  if (!query.include && !query.select) return chat;
+  return ctx.prisma.chat.findUniqueOrThrow({ ...query, where: { id: chat.id } });
+}
 
 export const ChatStatusEnum = builder.enumType('ChatStatus', {
   values: {
@@ -254,7 +271,8 @@ builder.mutationFields((t) => {
     createChat: t.prismaField({
       type: 'Chat',
       args: { input: t.arg({ type: CreateChatInput, required: true }) },
-      resolve: (_query, _root, { input }, ctx) => ctx.services.chats.createChat(ctx.viewer, input),
+      resolve: (query, _root, { input }, ctx) =>
+        withSelection(ctx, query, ctx.services.chats.createChat(ctx.viewer, input)),
     }),
     sendMessage: t.field({
       type: SendMessagePayload,
@@ -266,42 +284,54 @@ builder.mutationFields((t) => {
       description:
         'Soft-deletes the message and every later one, inserts the new text, and runs again.',
       args: { input: t.arg({ type: EditMessageInput, required: true }) },
-      resolve: (_query, _root, { input }, ctx) => ctx.services.chats.editMessage(ctx.viewer, input),
+      resolve: (query, _root, { input }, ctx) =>
+        withSelection(ctx, query, ctx.services.chats.editMessage(ctx.viewer, input)),
     }),
     interruptChat: t.prismaField({
       type: 'Chat',
       args: idArg,
-      resolve: (_query, _root, { id }, ctx) => ctx.services.chats.interruptChat(ctx.viewer, id),
+      resolve: (query, _root, { id }, ctx) =>
+        withSelection(ctx, query, ctx.services.chats.interruptChat(ctx.viewer, id)),
     }),
     deleteQueuedMessage: t.prismaField({
       type: 'Chat',
       args: { chatId: t.arg.id({ required: true }), id: t.arg.id({ required: true }) },
-      resolve: (_query, _root, args, ctx) =>
-        ctx.services.chats.deleteQueuedMessage(ctx.viewer, args.chatId, args.id),
+      resolve: (query, _root, args, ctx) =>
+        withSelection(
+          ctx,
+          query,
+          ctx.services.chats.deleteQueuedMessage(ctx.viewer, args.chatId, args.id),
+        ),
     }),
     promoteQueuedMessage: t.prismaField({
       type: 'Chat',
       description: 'Interrupts the running turn and runs this queued message next.',
       args: { chatId: t.arg.id({ required: true }), id: t.arg.id({ required: true }) },
-      resolve: (_query, _root, args, ctx) =>
-        ctx.services.chats.promoteQueuedMessage(ctx.viewer, args.chatId, args.id),
+      resolve: (query, _root, args, ctx) =>
+        withSelection(
+          ctx,
+          query,
+          ctx.services.chats.promoteQueuedMessage(ctx.viewer, args.chatId, args.id),
+        ),
     }),
     updateChat: t.prismaField({
       type: 'Chat',
       args: { input: t.arg({ type: UpdateChatInput, required: true }) },
-      resolve: (_query, _root, { input }, ctx) => ctx.services.chats.updateChat(ctx.viewer, input),
+      resolve: (query, _root, { input }, ctx) =>
+        withSelection(ctx, query, ctx.services.chats.updateChat(ctx.viewer, input)),
     }),
     archiveChat: t.prismaField({
       type: 'Chat',
       description: 'Archiving a root chat archives its subagent chats too.',
       args: idArg,
-      resolve: (_query, _root, { id }, ctx) => ctx.services.chats.setArchived(ctx.viewer, id, true),
+      resolve: (query, _root, { id }, ctx) =>
+        withSelection(ctx, query, ctx.services.chats.setArchived(ctx.viewer, id, true)),
     }),
     unarchiveChat: t.prismaField({
       type: 'Chat',
       args: idArg,
-      resolve: (_query, _root, { id }, ctx) =>
-        ctx.services.chats.setArchived(ctx.viewer, id, false),
+      resolve: (query, _root, { id }, ctx) =>
+        withSelection(ctx, query, ctx.services.chats.setArchived(ctx.viewer, id, false)),
     }),
     deleteChat: t.boolean({
       args: idArg,
@@ -310,23 +340,26 @@ builder.mutationFields((t) => {
     pinChat: t.prismaField({
       type: 'Chat',
       args: { ...idArg, pinOrder: t.arg.int() },
-      resolve: (_query, _root, args, ctx) =>
-        ctx.services.chats.pinChat(ctx.viewer, args.id, args.pinOrder),
+      resolve: (query, _root, args, ctx) =>
+        withSelection(ctx, query, ctx.services.chats.pinChat(ctx.viewer, args.id, args.pinOrder)),
     }),
     unpinChat: t.prismaField({
       type: 'Chat',
       args: idArg,
-      resolve: (_query, _root, { id }, ctx) => ctx.services.chats.unpinChat(ctx.viewer, id),
+      resolve: (query, _root, { id }, ctx) =>
+        withSelection(ctx, query, ctx.services.chats.unpinChat(ctx.viewer, id)),
     }),
     markChatRead: t.prismaField({
       type: 'Chat',
       args: idArg,
-      resolve: (_query, _root, { id }, ctx) => ctx.services.chats.markChatRead(ctx.viewer, id),
+      resolve: (query, _root, { id }, ctx) =>
+        withSelection(ctx, query, ctx.services.chats.markChatRead(ctx.viewer, id)),
     }),
     regenerateChatTitle: t.prismaField({
       type: 'Chat',
       args: idArg,
-      resolve: (_query, _root, { id }, ctx) => ctx.services.titles.regenerate(ctx.viewer, id),
+      resolve: (query, _root, { id }, ctx) =>
+        withSelection(ctx, query, ctx.services.titles.regenerate(ctx.viewer, id)),
     }),
   };
 });

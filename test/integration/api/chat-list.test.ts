@@ -176,6 +176,17 @@ describe('chat list (B19, B24, B25)', () => {
     expect(zero.errors[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'pinOrder' });
   });
 
+  it('keeps pin orders distinct when chats are pinned and unpinned concurrently', async () => {
+    const client = await member();
+    const chats = await chatsInOrder(client, ['a', 'b', 'c', 'd', 'e', 'f']);
+    await Promise.all(chats.map((chat) => client.query(PIN, { id: chat.id, pinOrder: 1 })));
+    let page = await list(client);
+    expect(page.edges.map((edge) => edge.node.pinOrder)).toEqual([1, 2, 3, 4, 5, 6]);
+    await Promise.all(chats.slice(0, 3).map((chat) => client.query(UNPIN, { id: chat.id })));
+    page = await list(client);
+    expect(page.edges.map((edge) => edge.node.pinOrder)).toEqual([1, 2, 3, null, null, null]);
+  });
+
   it('does not pin subagent chats or archived chats', async () => {
     const client = await member();
     const [root, other] = await chatsInOrder(client, ['root', 'other']);

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../../src/db/client.js';
+import { backend, createPostgresDatabase, type TestDatabase } from '../../support/backend.js';
+
+/**
+ * prisma/schema.prisma and the SQL migrations must describe the same tables: the client is
+ * generated from the first, the database is built from the second. This test migrates a fresh
+ * database and compares every model's columns (name, type, nullability) and every enum.
+ */
+const SCHEMA = readFileSync(
+  fileURLToPath(new URL('../../../prisma/schema.prisma', import.meta.url)),
+  'utf8',
+);
+
+const PG_TYPES: Record<string, string> = {
+  String: 'text',
+  Int: 'integer',
+  BigInt: 'bigint',
+  Float: 'double precision',
+  Boolean: 'boolean',
+  DateTime: 'timestamp with time zone',
+  Json: 'jsonb',
+};
+const NATIVE_TYPES: Record<string, string> = {
+  Uuid: 'uuid',
+  SmallInt: 'smallint',
+  Timestamptz: 'timestamp with time zone',
+};
+
+interface ExpectedColumn {
+  column: string;
+  type: string;
+  nullable: boolean;
+}
+
+function parseSchema() {
+  const enums = new Map<string, string[]>();
+  for (const match of SCHEMA.matchAll(/^enum (\w+) \{\n([\s\S]*?)^\}/gm)) {
+    enums.set(match[1]!, match[2]!.split(/\s+/).filter(Boolean));
+  }
+  const models = new Map<string, ExpectedColumn[]>();
+  // Blocks end at a line holding only `}` (a default like @default("{}") has braces too).
+  for (const match of SCHEMA.matchAll(/^model (\w+) \{\n([\s\S]*?)^\}/gm)) {
+    const body = match[2]!;
+    const table = /@@map\("([^"]+)"\)/.exec(body)?.[1] ?? match[1]!;
+    const columns: ExpectedColumn[] = [];
+    for (const line of body.split('\n')) {
+      const field = /^\s*(\w+)\s+(\w+)(\??)(\[\])?\s*(.*)$/.exec(line);
+      if (!field || line.trim().startsWith('//') || line.trim().startsWith('@@')) continue;
+      const [, name, type, optional, list, attributes] = field as unknown as string[];
+      const native = /@db\.(\w+)/.exec(attributes!)?.[1];
+      const sqlType = enums.has(type!) ? type! : native ? NATIVE_TYPES[native] : PG_TYPES[type!];
+      if (!sqlType || list) continue; // a relation field, not a column
+      columns.push({
+        column: /@map\("([^"]+)"\)/.exec(attributes!)?.[1] ?? name!,
+        type: sqlType,
+        nullable: optional === '?',
+      });
+    }
+    models.set(table, columns);
+  }
+  return { enums, models };
+}
+
+describe(`schema.prisma and the SQL migrations agree (${backend})`, () => {
+  let database: Database;
+  let postgres: TestDatabase | undefined;
+
+  beforeAll(async () => {
+    postgres = backend === 'services' ? await createPostgresDatabase() : undefined;
+    database = await openDatabase({ databaseUrl: postgres?.url, pgliteDataDir: 'memory://' });
+  });
+  afterAll(async () => {
+    await database?.close();
+    await postgres?.drop();
+  });
+
+  it('has every model column with its type and nullability, and nothing else', async () => {
+    const { models } = parseSchema();
+    expect(models.size).toBeGreaterThan(5);
+    const rows = await database.prisma.$queryRaw<
+      {
+        table_name: string;
+        column_name: string;
+        data_type: string;
+        udt_name: string;
+        is_nullable: string;
+      }[]
+    >`SELECT table_name, column_name, data_type, udt_name, is_nullable
+      FROM information_schema.columns WHERE table_schema = 'public'`;
+    for (const [table, expected] of models) {
+      const actual = rows
+        .filter((row) => row.table_name === table)
+        .map((row) => ({
+          column: row.column_name,
+          type: row.data_type === 'USER-DEFINED' ? row.udt_name : row.data_type,
+          nullable: row.is_nullable === 'YES',
+        }))
+        .sort((a, b) => a.column.localeCompare(b.column));
+      expect({ table, columns: actual }).toEqual({
+        table,
+        columns: [...expected].sort((a, b) => a.column.localeCompare(b.column)),
+      });
+    }
+  });
+
+  it('has every enum with the same values', async () => {
+    const { enums } = parseSchema();
+    const rows = await database.prisma.$queryRaw<{ name: string; value: string }[]>`
+      SELECT t.typname AS name, e.enumlabel AS value
+      FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid ORDER BY t.typname, e.enumsortorder`;
+    for (const [name, values] of enums) {
+      expect({
+        name,
+        values: rows.filter((row) => row.name === name).map((row) => row.value),
+      }).toEqual({
+        name,
+        values,
+      });
+    }
+  });
+});
