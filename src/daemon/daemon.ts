@@ -1,8 +1,10 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   acquireChats,
   heartbeatChats,
+  LeaseLostError,
   readLease,
   recoverStaleChats,
   releaseWorkerChats,
@@ -39,6 +41,10 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 
 interface RunningTurn {
   acquired: AcquiredChat;
+  /** performance.now() when the database last confirmed the lease (acquire or heartbeat). */
+  confirmedAt: number;
+  /** An ownership check in flight, shared by concurrent callers. Resolves true when owned. */
+  confirming?: Promise<boolean>;
   controller: AbortController;
   reason?: StopReason;
   done: Promise<void>;
@@ -67,6 +73,9 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
   let ticking = false;
   let tickAgain = false;
   let stopped: Promise<void> | undefined;
+  // A lease confirmed this recently is surely still ours: stale recovery needs a heartbeat older
+  // than staleAfterMs. The margin of one heartbeat interval covers the statement's own latency.
+  const safeLeaseAgeMs = Math.max(0, options.staleAfterMs - options.heartbeatIntervalMs);
 
   function stopTurn(turn: RunningTurn, reason: StopReason) {
     if (turn.controller.signal.aborted) return;
@@ -81,9 +90,30 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
     else if (state.interruptRequest) stopTurn(turn, 'interrupt');
   }
 
-  async function startTurn(acquired: AcquiredChat) {
+  /**
+   * B9 for what the database cannot fence (parts streamed through pub/sub): resolves while the
+   * lease was confirmed recently enough, else asks the database again. A worker paused past
+   * stale-after (SIGSTOP, a long GC) learns here that it lost the chat before it publishes.
+   */
+  async function confirmLease(turn: RunningTurn): Promise<void> {
+    if (turn.reason === 'lost') throw new LeaseLostError(turn.acquired.chatId);
+    if (performance.now() - turn.confirmedAt < safeLeaseAgeMs) return;
+    turn.confirming ??= (async () => {
+      const askedAt = performance.now();
+      const alive = await heartbeatChats(prisma, workerId, [turn.acquired]);
+      if (!alive.has(turn.acquired.chatId)) {
+        stopTurn(turn, 'lost');
+        return false;
+      }
+      turn.confirmedAt = Math.max(turn.confirmedAt, askedAt);
+      return true;
+    })().finally(() => (turn.confirming = undefined));
+    if (!(await turn.confirming)) throw new LeaseLostError(turn.acquired.chatId);
+  }
+
+  async function startTurn(acquired: AcquiredChat, confirmedAt: number) {
     const controller = new AbortController();
-    const turn: RunningTurn = { acquired, controller, done: Promise.resolve() };
+    const turn: RunningTurn = { acquired, confirmedAt, controller, done: Promise.resolve() };
     turns.set(acquired.chatId, turn);
     turn.unsubscribeControl = await pubsub
       .subscribe(topics.chatControl(acquired.chatId), () => {
@@ -93,6 +123,7 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
     turn.done = runChatTurn(env, acquired, {
       signal: controller.signal,
       stopReason: () => turn.reason,
+      confirmLease: () => confirmLease(turn),
     })
       .catch((error: unknown) => logger.error('turn crashed', { chatId: acquired.chatId, error }))
       .finally(async () => {
@@ -114,13 +145,14 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
         tickAgain = false;
         const capacity = Math.min(options.acquireBatch, options.maxConcurrent - turns.size);
         if (capacity <= 0) break;
+        const askedAt = performance.now();
         const acquired = await acquireChats(prisma, workerId, capacity);
         if (stopping) {
           // Acquired while stop() began: hand them straight back (the phantom-acquire bug).
           await releaseWorkerChats(prisma, workerId);
           return;
         }
-        for (const chat of acquired) await startTurn(chat);
+        for (const chat of acquired) await startTurn(chat, askedAt);
         if (acquired.length === capacity) tickAgain = true;
       } while (tickAgain && !stopping);
     } catch (error) {
@@ -133,6 +165,7 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
   async function heartbeat() {
     if (turns.size === 0) return;
     const owned = [...turns.values()];
+    const askedAt = performance.now();
     try {
       const alive = await heartbeatChats(
         prisma,
@@ -141,8 +174,12 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
       );
       for (const turn of owned) {
         const state = alive.get(turn.acquired.chatId);
-        if (!state) stopTurn(turn, 'lost');
-        else if (state.interruptRequest) stopTurn(turn, 'interrupt');
+        if (!state) {
+          stopTurn(turn, 'lost');
+          continue;
+        }
+        turn.confirmedAt = Math.max(turn.confirmedAt, askedAt);
+        if (state.interruptRequest) stopTurn(turn, 'interrupt');
       }
     } catch (error) {
       logger.error('heartbeat failed', { error });

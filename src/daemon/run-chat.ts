@@ -43,6 +43,11 @@ export interface TurnHandle {
   signal: AbortSignal;
   /** The reason the signal was aborted with, once it was. */
   stopReason(): StopReason | undefined;
+  /**
+   * Resolves while this worker still holds the lease; throws LeaseLostError (and stops the turn)
+   * once it does not. Called before publishing what the database cannot fence (B9).
+   */
+  confirmLease?(): Promise<void>;
 }
 
 const NO_MODEL_ERROR =
@@ -158,6 +163,8 @@ async function runLoop(
         part,
         seq,
       };
+      // A worker that lost the chat (it was paused past stale-after) must not stream into it.
+      await handle.confirmLease?.();
       // Buffer first, then publish: a subscriber that reads the buffer after subscribing misses
       // nothing (stream.ts drops the duplicates).
       await pubsub.streamBuffer.append(chat.id, event);
@@ -199,7 +206,10 @@ async function runLoop(
     },
     executeTool: (name, args, signal) =>
       env.tools.execute(name, args, { ...toolContext, signal }, logger),
-    onRetry: (retry) => events.retry(chat.id, retry),
+    onRetry: async (retry) => {
+      await handle.confirmLease?.();
+      await events.retry(chat.id, retry);
+    },
     afterStep: env.compaction
       ? (usage, prompt) =>
           env.compaction!({

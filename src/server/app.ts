@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GraphQLError, type ExecutionArgs, type execute } from 'graphql';
+import type { ExecutionArgs, GraphQLError, execute } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -9,9 +9,8 @@ import { createSecretBox } from '../crypto/secret-box.js';
 import { resolveSecretKey } from '../crypto/secret-key.js';
 import { openDatabase, type Database } from '../db/client.js';
 import type { Deps } from '../deps.js';
-import { AppError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
-import { appGraphQLError, toPublicError, useInputErrorCodes } from '../graphql/errors.js';
+import { toPublicError, useInputErrorCodes } from '../graphql/errors.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createLogger, type Logger } from '../logger.js';
 import { openPubSub, type PubSub } from '../pubsub/index.js';
@@ -135,9 +134,13 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
           try {
             contextValue = await enveloped.contextFactory();
           } catch (error) {
-            const original = error instanceof GraphQLError ? error.originalError : error;
-            if (original instanceof AppError) return [appGraphQLError(original)];
-            throw error;
+            // An unauthenticated operation: answer it with a coded error (B4) instead of closing
+            // the socket. Yoga may already have masked the AppError into a public GraphQLError.
+            return [
+              toPublicError(error, (internal) =>
+                logger.error('internal error in WebSocket context', { error: internal }),
+              ),
+            ];
           }
           const document = enveloped.parse(params.query);
           const errors = enveloped.validate(enveloped.schema, document);

@@ -2,12 +2,15 @@ import { z } from 'zod';
 
 import type { WorkspaceManager } from '../workspace/service.js';
 import { ok, type Tool } from './tool.js';
-import { parseArgs, processResult, withWorkspace } from './workspace-support.js';
+import {
+  MAX_AGENT_WAIT_SECONDS,
+  parseArgs,
+  processResult,
+  withWorkspace,
+} from './workspace-support.js';
 
 /** B17: a foreground command is waited for this long before it is reported as still running. */
 export const DEFAULT_EXECUTE_TIMEOUT_SECONDS = 10;
-/** The agent answers a single request after at most five minutes. */
-const MAX_EXECUTE_TIMEOUT_SECONDS = 300;
 /** Commands that dump files, where read_file is the better tool (as chatd nudges the model). */
 const FILE_DUMP = /^\s*(cat\s+|(rg|grep)\s+.*--include-all|(rg|grep)\s+-l\s+)/;
 const FILE_DUMP_NOTE =
@@ -16,7 +19,7 @@ const FILE_DUMP_NOTE =
 const argsSchema = z.strictObject({
   command: z.string().min(1, 'command must not be empty'),
   workdir: z.string().min(1).optional(),
-  timeout_seconds: z.number().positive().max(MAX_EXECUTE_TIMEOUT_SECONDS).optional(),
+  timeout_seconds: z.number().positive().max(MAX_AGENT_WAIT_SECONDS).optional(),
   run_in_background: z.boolean().optional(),
 });
 
@@ -47,7 +50,7 @@ export function createExecuteTool(workspaces: WorkspaceManager): Tool {
         timeout_seconds: {
           type: 'number',
           exclusiveMinimum: 0,
-          maximum: MAX_EXECUTE_TIMEOUT_SECONDS,
+          maximum: MAX_AGENT_WAIT_SECONDS,
           description:
             `How long to wait for the command to finish before returning with it still ` +
             `running. Default ${DEFAULT_EXECUTE_TIMEOUT_SECONDS}. The command is not killed ` +

@@ -2,14 +2,16 @@ import { z } from 'zod';
 
 import type { WorkspaceManager } from '../workspace/service.js';
 import { ok, type Tool } from './tool.js';
-import { parseArgs, processResult, withWorkspace } from './workspace-support.js';
-
-/** The agent answers a single request after at most five minutes. */
-const MAX_WAIT_SECONDS = 300;
+import {
+  MAX_AGENT_WAIT_SECONDS,
+  parseArgs,
+  processResult,
+  withWorkspace,
+} from './workspace-support.js';
 
 const argsSchema = z.strictObject({
   process_id: z.string().min(1, 'process_id must not be empty'),
-  wait_seconds: z.number().min(0).max(MAX_WAIT_SECONDS).optional(),
+  wait_seconds: z.number().min(0).max(MAX_AGENT_WAIT_SECONDS).optional(),
 });
 
 /** Output and state of a process started by execute. */
@@ -28,7 +30,7 @@ export function createProcessOutputTool(workspaces: WorkspaceManager): Tool {
         wait_seconds: {
           type: 'number',
           minimum: 0,
-          maximum: MAX_WAIT_SECONDS,
+          maximum: MAX_AGENT_WAIT_SECONDS,
           description:
             'Wait up to this long for the process to finish before answering. Default 0: ' +
             'answer at once with the output so far.',

@@ -19,6 +19,13 @@ import { fail, type ToolContext, type ToolOutcome } from './tool.js';
  * lookup of the chat's workspace and agent, and the mapping of expected failures to error results.
  */
 
+/**
+ * Longest the model may ask one tool call to wait on the agent (execute's timeout, process_output's
+ * wait). The agent allows five minutes, but fetch (undici) gives up on a response whose headers
+ * take 300 s, which would turn a long wait into an "unreachable" error.
+ */
+export const MAX_AGENT_WAIT_SECONDS = 240;
+
 /** The fields every JSON schema of a path argument shares. */
 export const PATH_DESCRIPTION =
   'Path of the file, relative to the workspace root (e.g. "src/index.js"). Absolute paths must ' +

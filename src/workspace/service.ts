@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createChatEvents } from '../chats/events.js';
 import type { Deps } from '../deps.js';
 import type { Workspace } from '../generated/prisma/client.js';
-import { MAX_WAIT_MS, startWorkspaceAgent, type WorkspaceAgent } from './agent/index.js';
+import { startWorkspaceAgent, type WorkspaceAgent } from './agent/index.js';
 import { WorkspaceAgentClient, type ProcessOutputResponse } from './agent-client.js';
 import {
   copyTemplate,
@@ -31,6 +31,12 @@ import {
 const AGENT_TOKEN_BYTES = 32;
 /** How long to wait for a stored agent URL to answer before treating it as gone. */
 const AGENT_PROBE_TIMEOUT_MS = 3_000;
+/**
+ * Longest single wait asked of the agent while a startup script runs; the wait is repeated until
+ * the script's own timeout. Kept well under fetch's (undici's) 300 s headers timeout, which
+ * would otherwise end a long wait as if the agent were unreachable.
+ */
+const STARTUP_POLL_MS = 60_000;
 /** After a startup script's own timeout, how long the agent gets to kill it and report. */
 const STARTUP_KILL_GRACE_MS = 5_000;
 /** Workspace names: one short path-free word, as the GraphQL API shows them. */
@@ -262,7 +268,7 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
     const started = await client.startProcess(
       {
         command: `/bin/sh ${shellQuote(script)}`,
-        timeoutMs: Math.min(timeoutMs, MAX_WAIT_MS),
+        timeoutMs: Math.min(timeoutMs, STARTUP_POLL_MS),
         // The agent kills the whole group when it overruns, so nothing it started lingers.
         killAfterMs: timeoutMs,
       },
@@ -271,7 +277,7 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
     if (!('output' in started)) throw new Error('Startup script started in the background');
     let result: ProcessOutputResponse = started;
     while (result.running && Date.now() < deadline) {
-      const waitMs = Math.min(Math.max(deadline - Date.now(), 1), MAX_WAIT_MS);
+      const waitMs = Math.min(Math.max(deadline - Date.now(), 1), STARTUP_POLL_MS);
       result = await client.processOutput(result.id, { waitMs }, { signal });
     }
     if (result.running) await client.signalProcess(result.id, 'SIGKILL', { signal });

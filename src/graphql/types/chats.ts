@@ -20,10 +20,13 @@ async function withSelection(
   query: { include?: Prisma.ChatInclude; select?: Prisma.ChatSelect },
   written: Promise<Chat>,
 ) {
+  const nested = hasSelection(query);
   const chat = await written;
-  if (!query.include && !query.select) return chat;
-  return ctx.prisma.chat.findUniqueOrThrow({ ...query, where: { id: chat.id } });
+  return nested ? ctx.prisma.chat.findUniqueOrThrow({ ...query, where: { id: chat.id } }) : chat;
 }
+
+const hasSelection = (query: { include?: unknown; select?: unknown }) =>
+  query.include !== undefined || query.select !== undefined;
 
 export const ChatStatusEnum = builder.enumType('ChatStatus', {
   values: {
@@ -154,8 +157,10 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, { id }, ctx) => {
+      const nested = hasSelection(query);
       const chat = await loadChatForRead(ctx.prisma, ctx.viewer, id).catch(() => null);
-      return chat ? ctx.prisma.chat.findUnique({ ...query, where: { id: chat.id } }) : null;
+      if (!chat || !nested) return chat;
+      return ctx.prisma.chat.findUnique({ ...query, where: { id: chat.id } });
     },
   }),
   chats: t.field({
@@ -236,7 +241,7 @@ const UpdateChatInput = builder.inputType('UpdateChatInput', {
 
 interface SendMessageResult {
   chat: { id: string };
-  message: { id: bigint } | null;
+  message: ChatMessage | null;
   queuedMessage: { id: bigint; text: string; createdAt: Date } | null;
 }
 
@@ -251,10 +256,11 @@ const SendMessagePayload = builder.objectRef<SendMessageResult>('SendMessagePayl
       type: 'ChatMessage',
       nullable: true,
       description: 'Set when the message was inserted at once.',
-      resolve: (query, payload, _args, ctx) =>
-        payload.message
-          ? ctx.prisma.chatMessage.findUnique({ ...query, where: { id: payload.message.id } })
-          : null,
+      resolve: (query, payload, _args, ctx) => {
+        const nested = hasSelection(query);
+        if (!payload.message || !nested) return payload.message;
+        return ctx.prisma.chatMessage.findUnique({ ...query, where: { id: payload.message.id } });
+      },
     }),
     queuedMessage: t.field({
       type: QueuedMessageType,

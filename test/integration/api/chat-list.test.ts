@@ -365,10 +365,15 @@ describe('chat list (B19, B24, B25)', () => {
       expect(ids(active)).toEqual([other!.id]);
       expect(active.edges[0]?.node.pinOrder).toBe(1);
       expect(ids(await list(client, { filter: { archived: true } }))).toEqual([root!.id]);
-      // A stopped chat does not start running because it was archived.
-      expect((await prisma().chat.findUniqueOrThrow({ where: { id: root!.id } })).status).not.toBe(
-        'RUNNING',
-      );
+      // Archiving stops what the family runs: the PENDING root is paused, the RUNNING child is
+      // asked to pause.
+      expect(await prisma().chat.findUniqueOrThrow({ where: { id: root!.id } })).toMatchObject({
+        status: 'PAUSED',
+      });
+      expect(await prisma().chat.findUniqueOrThrow({ where: { id: child.id } })).toMatchObject({
+        status: 'RUNNING',
+        interruptRequest: 'PAUSE',
+      });
 
       // A child cannot be unarchived while its root is archived.
       expect((await client.expectError(UNARCHIVE, { id: child.id })).codes).toEqual(['CONFLICT']);

@@ -209,6 +209,26 @@ describe('chats (B5, B6, B8, B11, B12, B24, B26)', () => {
         expect(await chatCount(ownerId)).toBe(0);
       });
 
+      it("refuses an unknown or another member's workspace with NOT_FOUND and creates nothing", async () => {
+        const { id: ownerId, client } = await memberWithId();
+        const other = await memberWithId();
+        const theirs = await prisma().workspace.create({
+          data: { ownerId: other.id, name: 'theirs', template: 'empty', status: 'RUNNING' },
+        });
+        for (const workspaceId of [theirs.id, '00000000-0000-4000-8000-000000000000', 'nope']) {
+          const { codes } = await client.expectError(CREATE_CHAT, {
+            input: { text: 'Hi', workspaceId },
+          });
+          expect(codes, workspaceId).toEqual(['NOT_FOUND']);
+        }
+        expect(await chatCount(ownerId)).toBe(0);
+        const own = await other.client.query<{ createChat: { workspace: { id: string } | null } }>(
+          `mutation ($input: CreateChatInput!) { createChat(input: $input) { workspace { id } } }`,
+          { input: { text: 'Hi', workspaceId: theirs.id } },
+        );
+        expect(own.createChat.workspace).toEqual({ id: theirs.id });
+      });
+
       it.each([
         ['empty', ''],
         ['blank', '  \n\t '],
@@ -679,6 +699,13 @@ describe('chats (B5, B6, B8, B11, B12, B24, B26)', () => {
           input: { chatId: chat.id, text: ' ' },
         });
         expect(empty.errors[0]?.extensions).toMatchObject({
+          code: 'BAD_USER_INPUT',
+          field: 'text',
+        });
+        const tooLong = await client.expectError(SEND_MESSAGE, {
+          input: { chatId: chat.id, text: 'x'.repeat(100_001) },
+        });
+        expect(tooLong.errors[0]?.extensions).toMatchObject({
           code: 'BAD_USER_INPUT',
           field: 'text',
         });

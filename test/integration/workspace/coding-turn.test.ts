@@ -133,7 +133,12 @@ describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () =>
       );
       expect(existsSync(path.join(workspaceDir, 'package.json'))).toBe(true);
       expect(existsSync(path.join(workspaceDir, 'template.json'))).toBe(false);
-      expect(existsSync(path.join(workspaceDir, '.git'))).toBe(true);
+      // The startup script makes a git repository where git is installed, and says which.
+      const startupOutput = String((created.result['startup_script'] as { output: string }).output);
+      expect(startupOutput).toMatch(/git repository initialised|git is not installed/);
+      expect(existsSync(path.join(workspaceDir, '.git'))).toBe(
+        startupOutput.includes('git repository initialised'),
+      );
 
       // The chat is bound to the workspace (B18), visible through the API.
       const chat = await member.client.query<{
