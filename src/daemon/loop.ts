@@ -118,7 +118,7 @@ export async function runAgentLoop(
 
   for (let step = 1; step <= maxSteps; step++) {
     const messageId = await callbacks.reserveMessageId();
-    let state = new StepState();
+    let state: StepState;
     for (let attempt = 1; ; attempt++) {
       state = new StepState();
       try {
@@ -170,7 +170,11 @@ export async function runAgentLoop(
           }
         : {}),
     });
-    if (state.toolCalls.length === 0) return { kind: 'completed', steps: step };
+    if (state.toolCalls.length === 0) {
+      // Compacting after the final step too: the next turn then starts from the summary.
+      await callbacks.afterStep?.(state.usage, messages);
+      return { kind: 'completed', steps: step };
+    }
 
     const results = await runToolCalls(state.toolCalls, signal, callbacks);
     await callbacks.persistToolResults(results);
@@ -203,7 +207,7 @@ async function streamStep(
     signal: input.signal,
     maxOutputTokens: input.maxOutputTokens,
   });
-  for await (const chunk of chunks) {
+  for await (const chunk of untilAborted(chunks, input.signal)) {
     switch (chunk.type) {
       case 'text-delta':
         state.text += chunk.text;

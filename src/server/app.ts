@@ -18,6 +18,7 @@ import { createServices, type Services } from '../services.js';
 import { requireViewer } from './auth.js';
 import { createFirstAdminToken } from '../users/first-admin.js';
 import { createDaemon, type Daemon } from '../daemon/daemon.js';
+import { createCompactor } from '../daemon/compactor.js';
 import { createToolRegistry } from '../tools/index.js';
 import { createWorkspaceInstructions } from '../workspace/instructions.js';
 import { createWorkspaceManager, type WorkspaceManager } from '../workspace/service.js';
@@ -176,6 +177,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
           instructionsFor: createWorkspaceInstructions(appWorkspaces, logger),
           titles: appServices.titles,
           maxSteps: config.CHAT_MAX_STEPS,
+          compaction: createCompactor(appDeps),
         },
         {
           workerId: config.WORKER_ID,

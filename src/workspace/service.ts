@@ -144,7 +144,10 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
   let closed = false;
   let closing: Promise<void> | undefined;
 
-  /** Runs `work` after every earlier call for the same chat has settled. */
+  /**
+   * Runs `work` after every earlier call for the same chat has settled. A lock in this process is
+   * enough: a chat's turn, and so its tool calls, runs on one worker at a time (B9).
+   */
   function withChatLock<T>(chatId: string, work: () => Promise<T>): Promise<T> {
     const previous = chatLocks.get(chatId) ?? Promise.resolve();
     const run = previous.then(work, work);

@@ -36,9 +36,20 @@ type ChatEvent =
   | {
       __typename: 'MessageEvent';
       chatId: string;
-      message: { id: string; role: string; parts: { type: string; text?: string }[] };
+      message: {
+        id: string;
+        role: string;
+        parts: { type: string; text?: string }[];
+        createdBy: { id: string } | null;
+        usage: { costMicros: number } | null;
+        chat: { id: string };
+      };
     }
-  | { __typename: 'QueueEvent'; chatId: string; queuedMessages: { id: string; text: string }[] }
+  | {
+      __typename: 'QueueEvent';
+      chatId: string;
+      queuedMessages: { id: string; text: string; createdAt: string }[];
+    }
   | {
       __typename: 'MessagePartEvent';
       chatId: string;
@@ -113,10 +124,13 @@ describe('chat subscriptions (B5, B13, B15, B16, B26)', () => {
 
   describe('chatEvents snapshot (B13)', () => {
     it('starts with the current status, then every message in order', async () => {
-      const { client } = await member();
+      const { id: ownerId, client } = await member();
       const chat = await createChat(client, { text: 'question' });
       const first = await userMessageId(chat.id);
-      const a1 = await insertMessage(server, chat.id, { text: 'answer 1' });
+      const a1 = await insertMessage(server, chat.id, {
+        text: 'answer 1',
+        tokens: { outputTokens: 5, costMicros: 3 },
+      });
       const t1 = await insertMessage(server, chat.id, { role: 'TOOL', text: 'tool output' });
       const a2 = await insertMessage(server, chat.id, { text: 'answer 2' });
       await setChatStatus(server, chat.id, 'WAITING');
@@ -141,7 +155,13 @@ describe('chat subscriptions (B5, B13, B15, B16, B26)', () => {
         'TOOL',
         'ASSISTANT',
       ]);
-      expect(messageOf(messages[0]!).parts).toEqual([{ type: 'TEXT', text: 'question' }]);
+      expect(messageOf(messages[0]!)).toMatchObject({
+        parts: [{ type: 'TEXT', text: 'question' }],
+        createdBy: { id: ownerId },
+        usage: null,
+        chat: { id: chat.id },
+      });
+      expect(messageOf(messages[1]!)).toMatchObject({ createdBy: null, usage: { costMicros: 3 } });
       expect(messages.every((event) => event.chatEvents.chatId === chat.id)).toBe(true);
     });
 
@@ -251,6 +271,9 @@ describe('chat subscriptions (B5, B13, B15, B16, B26)', () => {
       expect(queueEvent.chatEvents).toMatchObject({
         queuedMessages: [{ id: queued.sendMessage.queuedMessage.id, text: 'queued' }],
       });
+      if (queueEvent.chatEvents.__typename !== 'QueueEvent') throw new Error('not a QueueEvent');
+      const createdAt = queueEvent.chatEvents.queuedMessages[0]!.createdAt;
+      expect(new Date(createdAt).toISOString()).toBe(createdAt);
 
       // The "daemon" answers; the subscriber sees the step.
       const answer = await insertMessage(server, chat.id, { text: 'answer' });
