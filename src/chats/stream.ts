@@ -15,7 +15,7 @@ import type { PartEvent } from '../pubsub/stream-buffer.js';
  * - messages: any MessageEvent triggers a read of every message after the last one sent, so a
  *   message whose pub/sub event was lost still arrives (the database is the source of truth);
  * - parts: (messageId, seq) pairs already sent are dropped, as are parts of persisted messages;
- * - status: an unchanged status is not repeated.
+ * - status: a StatusEvent makes it read the current status; an unchanged one is not repeated.
  */
 export type StreamedChatEvent =
   | Exclude<ChatEventPayload, { __typename: 'MessageEvent' }>
@@ -52,7 +52,7 @@ export async function* streamChatEvents(
   signal.addEventListener('abort', onAbort);
 
   let lastMessageId = options.afterMessageId ?? 0n;
-  let lastStatus: { status: ChatStatusName; lastError: string | null } | null = null;
+  let lastStatus: { status: ChatStatusName; lastError: string | null };
   const sentSeq = new Map<string, number>();
 
   const newMessages = async () => {
@@ -108,12 +108,21 @@ export async function* streamChatEvents(
         case 'MessagePartEvent':
           if (freshPart(event)) yield event;
           break;
-        case 'StatusEvent':
-          if (lastStatus?.status === event.status && lastStatus.lastError === event.lastError)
+        case 'StatusEvent': {
+          // The event may predate the snapshot (it waited in the queue): the database says what
+          // the status is now, and an unchanged status is not sent again.
+          const current = await prisma.chat.findUnique({
+            where: { id: chatId },
+            select: { status: true, lastError: true },
+          });
+          if (!current) break;
+          if (lastStatus.status === current.status && lastStatus.lastError === current.lastError) {
             break;
-          lastStatus = { status: event.status, lastError: event.lastError };
-          yield event;
+          }
+          lastStatus = { status: current.status, lastError: current.lastError };
+          yield { __typename: 'StatusEvent', chatId, ...lastStatus };
           break;
+        }
         default:
           yield event;
       }

@@ -173,7 +173,10 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       daemon = createDaemon(
         {
           deps: appDeps,
-          tools: createToolRegistry(appDeps, { workspaces: appWorkspaces }),
+          tools: createToolRegistry(appDeps, {
+            workspaces: appWorkspaces,
+            chats: appServices.chats,
+          }),
           instructionsFor: createWorkspaceInstructions(appWorkspaces, logger),
           titles: appServices.titles,
           maxSteps: config.CHAT_MAX_STEPS,

@@ -1,3 +1,4 @@
+import type { ChatService } from '../chats/service.js';
 import type { Deps } from '../deps.js';
 import type { WorkspaceManager } from '../workspace/service.js';
 import { createCreateWorkspaceTool } from './create-workspace.js';
@@ -12,6 +13,11 @@ import { createReadTemplateTool } from './read-template.js';
 import { ToolRegistry } from './registry.js';
 import { createStartWorkspaceTool } from './start-workspace.js';
 import { createWriteFileTool } from './write-file.js';
+import { createAskUserQuestionTool } from './ask-user-question.js';
+import { createMessageAgentTool } from './message-agent.js';
+import { createProposePlanTool } from './propose-plan.js';
+import { createSpawnAgentTool } from './spawn-agent.js';
+import { createWaitAgentTool } from './wait-agent.js';
 
 export { ToolRegistry } from './registry.js';
 export type { Tool, ToolContext, ToolOutcome } from './tool.js';
@@ -20,11 +26,13 @@ export type { Tool, ToolContext, ToolOutcome } from './tool.js';
 export interface ToolServices {
   /** The workspaces and their agents (B17, B18). */
   workspaces: WorkspaceManager;
+  /** Chat operations, for the subagent tools (B19). */
+  chats: ChatService;
 }
 
 /** Every tool the daemon offers, each built from its dependencies. */
-export function createToolRegistry(_deps: Deps, services: ToolServices): ToolRegistry {
-  const { workspaces } = services;
+export function createToolRegistry(deps: Deps, services: ToolServices): ToolRegistry {
+  const { workspaces, chats } = services;
   return new ToolRegistry([
     createCurrentTimeTool(),
     createReadFileTool(workspaces),
@@ -37,5 +45,10 @@ export function createToolRegistry(_deps: Deps, services: ToolServices): ToolReg
     createReadTemplateTool(workspaces),
     createCreateWorkspaceTool(workspaces),
     createStartWorkspaceTool(workspaces),
+    createSpawnAgentTool(deps, chats.events),
+    createWaitAgentTool(deps),
+    createMessageAgentTool(deps, chats),
+    createAskUserQuestionTool(),
+    createProposePlanTool(),
   ]);
 }

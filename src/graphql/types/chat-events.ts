@@ -11,7 +11,12 @@ import { topics } from '../../pubsub/index.js';
 import type { MessagePart } from '../../chats/parts.js';
 import { builder } from '../builder.js';
 import { ChatStatusEnum } from './chats.js';
-import { MessagePartInterface, MessageRoleEnum, QueuedMessageType } from './messages.js';
+import {
+  ChatMessageType,
+  MessagePartInterface,
+  MessageRoleEnum,
+  QueuedMessageType,
+} from './messages.js';
 
 type EventOf<Name extends StreamedChatEvent['__typename']> = Extract<
   StreamedChatEvent,
@@ -35,7 +40,8 @@ const MessagePartEventType = builder
 const MessageEventType = builder.objectRef<EventOf<'MessageEvent'>>('MessageEvent').implement({
   fields: (t) => ({
     chatId: t.exposeID('chatId'),
-    message: t.prismaField({ type: 'ChatMessage', resolve: (_query, event) => event.message }),
+    // The stream already read the row; relations the operation selects load on demand.
+    message: t.field({ type: ChatMessageType, resolve: (event) => event.message }),
   }),
 });
 

@@ -1,60 +1,81 @@
 import { describe, expect, it } from 'vitest';
 
+import type { ChatService } from '../../../src/chats/service.js';
 import type { Deps } from '../../../src/deps.js';
 import { createToolRegistry } from '../../../src/tools/index.js';
 import type { WorkspaceManager } from '../../../src/workspace/service.js';
 
 /** A manager no test here may reach: only the registry's filtering is under test. */
-const unusedManager = new Proxy({} as WorkspaceManager, {
-  get(_target, property) {
-    throw new Error(`WorkspaceManager.${String(property)} must not be called`);
-  },
+const unused = <T extends object>(name: string) =>
+  new Proxy({} as T, {
+    get(_target, property) {
+      throw new Error(`${name}.${String(property)} must not be called`);
+    },
+  });
+const registry = createToolRegistry({} as Deps, {
+  workspaces: unused<WorkspaceManager>('WorkspaceManager'),
+  chats: { events: unused('ChatEvents') } as unknown as ChatService,
 });
-const registry = createToolRegistry({} as Deps, { workspaces: unusedManager });
 const names = (mode: 'DEFAULT' | 'PLAN', isSubagent: boolean) =>
   registry
     .availableFor({ mode, isSubagent })
     .map((tool) => tool.name)
     .sort();
 
-describe('which chats get the workspace tools (B17, B19, B20)', () => {
+describe('which chats get which tools (B17, B19, B20)', () => {
   it('gives a root chat in DEFAULT mode every tool', () => {
     expect(names('DEFAULT', false)).toEqual([
+      'ask_user_question',
       'create_workspace',
       'current_time',
       'edit_files',
       'execute',
       'list_templates',
+      'message_agent',
       'process_output',
       'process_signal',
+      'propose_plan',
       'read_file',
       'read_template',
+      'spawn_agent',
       'start_workspace',
+      'wait_agent',
       'write_file',
     ]);
   });
 
-  it('gives PLAN mode only the read-only ones', () => {
+  it('gives PLAN mode only the read-only ones plus ask_user_question and propose_plan', () => {
     expect(names('PLAN', false)).toEqual([
+      'ask_user_question',
       'current_time',
       'list_templates',
       'process_output',
+      'propose_plan',
       'read_file',
       'read_template',
+      'wait_agent',
     ]);
   });
 
-  it('gives subagents the file and process tools but no workspace creation or templates', () => {
+  it('gives subagents no agent spawning, workspace creation or templates', () => {
     expect(names('DEFAULT', true)).toEqual([
+      'ask_user_question',
       'current_time',
       'edit_files',
       'execute',
       'process_output',
       'process_signal',
+      'propose_plan',
       'read_file',
       'write_file',
     ]);
-    expect(names('PLAN', true)).toEqual(['current_time', 'process_output', 'read_file']);
+    expect(names('PLAN', true)).toEqual([
+      'ask_user_question',
+      'current_time',
+      'process_output',
+      'propose_plan',
+      'read_file',
+    ]);
   });
 
   it('describes every tool with a closed JSON schema object', () => {

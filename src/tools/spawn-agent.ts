@@ -1,0 +1,79 @@
+import { initialTitle } from '../chats/titles.js';
+import { CONTENT_VERSION, textPart } from '../chats/parts.js';
+import type { ChatEvents } from '../chats/events.js';
+import type { Deps } from '../deps.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import { topics } from '../pubsub/index.js';
+import { fail, ok, type Tool } from './tool.js';
+
+const MAX_PROMPT_LENGTH = 50_000;
+
+/** spawn_agent (B19): a child chat with its own turn, in the same workspace and model. */
+export function createSpawnAgentTool(deps: Deps, events: ChatEvents): Tool {
+  return {
+    name: 'spawn_agent',
+    description:
+      'Spawn a delegated child agent to work on a clearly scoped, independent task in parallel ' +
+      '(e.g. fixing a specific bug, writing a single module). The child gets the same workspace ' +
+      'and tools but cannot spawn agents or create workspaces. Do not use it for quick operations ' +
+      'you can do directly. If two children edit the same files they conflict, so keep parallel ' +
+      'tasks independent. Returns {chat_id, title, status}; then use wait_agent to collect its report.',
+    parameters: {
+      type: 'object',
+      properties: {
+        prompt: {
+          type: 'string',
+          description:
+            'The complete task for the child: goal, context, constraints, what to report.',
+        },
+        title: { type: 'string', description: 'A short title for the child chat.' },
+      },
+      required: ['prompt'],
+      additionalProperties: false,
+    },
+    readOnly: false,
+    rootOnly: true,
+    async execute(args, context) {
+      const prompt = typeof args['prompt'] === 'string' ? args['prompt'].trim() : '';
+      if (!prompt) return fail('prompt is required');
+      if (prompt.length > MAX_PROMPT_LENGTH) {
+        return fail(`prompt must be at most ${MAX_PROMPT_LENGTH} characters`);
+      }
+      if (context.isSubagent) return fail('Delegated chats cannot spawn agents');
+      const parent = await deps.prisma.chat.findUniqueOrThrow({ where: { id: context.chatId } });
+      const title =
+        typeof args['title'] === 'string' && args['title'].trim()
+          ? initialTitle(args['title'])
+          : initialTitle(prompt);
+      const { child, message } = await deps.prisma.$transaction(async (tx) => {
+        const child = await tx.chat.create({
+          data: {
+            ownerId: parent.ownerId,
+            title,
+            status: 'PENDING',
+            modelConfigId: parent.modelConfigId,
+            workspaceId: parent.workspaceId,
+            parentId: parent.id,
+            rootId: parent.rootId ?? parent.id,
+          },
+        });
+        const message = await tx.chatMessage.create({
+          data: {
+            chatId: child.id,
+            role: 'USER',
+            parts: [textPart(prompt)] as unknown as Prisma.InputJsonValue,
+            contentVersion: CONTENT_VERSION,
+            createdById: parent.ownerId,
+          },
+        });
+        return { child, message };
+      });
+      await events.list(child.ownerId, 'CREATED', child.id).catch(() => undefined);
+      await events.message(message).catch(() => undefined);
+      await deps.pubsub
+        .publish(topics.daemonWake(), { reason: 'subagent spawned' })
+        .catch(() => undefined);
+      return ok({ chat_id: child.id, title: child.title, status: child.status });
+    },
+  };
+}

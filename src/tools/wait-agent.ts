@@ -1,0 +1,103 @@
+import { partsText, readParts } from '../chats/parts.js';
+import type { Deps } from '../deps.js';
+import { topics } from '../pubsub/index.js';
+import { AGENT_REPORT_MAX_CHARS, findDescendant } from './subagents.js';
+import { fail, ok, type Tool } from './tool.js';
+
+const DEFAULT_TIMEOUT_SECONDS = 300;
+const MAX_TIMEOUT_SECONDS = 1_800;
+const BUSY = new Set(['PENDING', 'RUNNING']);
+
+/**
+ * wait_agent (B19): waits through pub/sub, not polling — it subscribes to the child's events, then
+ * reads its status, and re-reads it whenever a StatusEvent arrives.
+ */
+export function createWaitAgentTool(deps: Deps): Tool {
+  const { prisma, pubsub } = deps;
+  return {
+    name: 'wait_agent',
+    description:
+      'Wait until a child agent started with spawn_agent finishes its turn, then return its ' +
+      'report: {chat_id, title, status, report} where report is its last answer. Fails if the ' +
+      'child ended in ERROR or the timeout passes (it keeps running; wait again).',
+    parameters: {
+      type: 'object',
+      properties: {
+        chat_id: { type: 'string', description: 'The chat_id returned by spawn_agent.' },
+        timeout_seconds: {
+          type: 'integer',
+          minimum: 1,
+          maximum: MAX_TIMEOUT_SECONDS,
+          description: `How long to wait (default ${DEFAULT_TIMEOUT_SECONDS}).`,
+        },
+      },
+      required: ['chat_id'],
+      additionalProperties: false,
+    },
+    readOnly: true,
+    rootOnly: true,
+    async execute(args, context) {
+      const child = await findDescendant(prisma, context, args['chat_id']);
+      if (!child) return fail('chat_id is not a subagent of this chat');
+      const requested = Number(args['timeout_seconds'] ?? DEFAULT_TIMEOUT_SECONDS);
+      const timeoutMs =
+        Math.min(
+          Math.max(1, Number.isFinite(requested) ? requested : DEFAULT_TIMEOUT_SECONDS),
+          MAX_TIMEOUT_SECONDS,
+        ) * 1000;
+
+      let wake: () => void = () => undefined;
+      const unsubscribe = await pubsub.subscribe(topics.chatEvents(child.id), (event) => {
+        if (event.__typename === 'StatusEvent') wake();
+      });
+      const deadline = Date.now() + timeoutMs;
+      try {
+        for (;;) {
+          const current = await prisma.chat.findUniqueOrThrow({ where: { id: child.id } });
+          if (!BUSY.has(current.status)) {
+            if (current.status === 'ERROR') {
+              return fail(`Subagent failed: ${current.lastError ?? 'unknown error'}`, {
+                chat_id: child.id,
+                status: current.status,
+              });
+            }
+            return ok({
+              chat_id: child.id,
+              title: current.title,
+              status: current.status,
+              report: await lastAnswer(child.id),
+            });
+          }
+          const remaining = deadline - Date.now();
+          if (remaining <= 0 || context.signal.aborted) {
+            return fail('Timed out waiting for the subagent; it is still running', {
+              chat_id: child.id,
+              status: current.status,
+            });
+          }
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, remaining);
+            const done = () => {
+              clearTimeout(timer);
+              context.signal.removeEventListener('abort', done);
+              resolve();
+            };
+            wake = done;
+            context.signal.addEventListener('abort', done, { once: true });
+          });
+        }
+      } finally {
+        await unsubscribe();
+      }
+    },
+  };
+
+  async function lastAnswer(chatId: string) {
+    const message = await prisma.chatMessage.findFirst({
+      where: { chatId, role: 'ASSISTANT', deleted: false },
+      orderBy: { id: 'desc' },
+    });
+    const text = message ? partsText(readParts(message.contentVersion, message.parts)) : '';
+    return text.slice(0, AGENT_REPORT_MAX_CHARS);
+  }
+}
