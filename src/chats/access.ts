@@ -10,13 +10,13 @@ type Db = PrismaClient | Prisma.TransactionClient;
  * own. Anything else is NOT_FOUND, exactly like a chat that does not exist.
  */
 export async function loadChatForRead(db: Db, viewer: Viewer, id: string) {
-  const chat = isUuid(id) ? await db.chat.findUnique({ where: { id } }) : null;
+  const chat = isUuid(id) ? await db.chat.findFirst({ where: { id, deletedAt: null } }) : null;
   if (!chat || (chat.ownerId !== viewer.id && !isAdmin(viewer))) throw notFound('Chat');
   return chat;
 }
 
 export async function loadChatForWrite(db: Db, viewer: Viewer, id: string) {
-  const chat = isUuid(id) ? await db.chat.findUnique({ where: { id } }) : null;
+  const chat = isUuid(id) ? await db.chat.findFirst({ where: { id, deletedAt: null } }) : null;
   if (!chat || chat.ownerId !== viewer.id) throw notFound('Chat');
   return chat;
 }

@@ -62,6 +62,7 @@ export async function listChatIds(
   const conditions: Prisma.Sql[] = [
     Prisma.sql`owner_id = ${viewer.id}::uuid`,
     Prisma.sql`parent_id IS NULL`,
+    Prisma.sql`deleted_at IS NULL`,
     Prisma.sql`archived = ${filter.archived ?? false}`,
   ];
   if (filter.labels?.length) {

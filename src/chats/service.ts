@@ -332,7 +332,11 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
     /** Archiving a root archives its subagent chats too (B19), and stops what they run. */
     async setArchived(viewer: Viewer, chatId: string, archived: boolean) {
       const chat = await loadChatForWrite(prisma, viewer, chatId);
-      const family = { OR: [{ id: chat.id }, { rootId: chat.id }], ownerId: viewer.id };
+      const family = {
+        OR: [{ id: chat.id }, { rootId: chat.id }],
+        ownerId: viewer.id,
+        deletedAt: null,
+      };
       if (!archived && chat.parentId) {
         const parent = await prisma.chat.findUnique({ where: { id: chat.parentId } });
         if (parent?.archived) throw conflict('Unarchive the parent chat first');
@@ -366,14 +370,32 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
 
     async deleteChat(viewer: Viewer, chatId: string) {
       const chat = await loadChatForWrite(prisma, viewer, chatId);
+      const familyWhere = { OR: [{ id: chat.id }, { rootId: chat.id }], deletedAt: null };
       const family = await prisma.chat.findMany({
-        where: { OR: [{ id: chat.id }, { rootId: chat.id }] },
+        where: familyWhere,
         select: { id: true, status: true },
       });
       await prisma.$transaction(async (tx) => {
         if (chat.pinOrder !== null) await lockPins(tx, viewer.id);
-        await tx.chat.deleteMany({ where: { rootId: chat.id } });
-        await tx.chat.delete({ where: { id: chat.id } });
+        // A soft delete: the messages stay, so their cost still counts (B27, B28). A running
+        // turn is fenced (new lease) so nothing it writes lands.
+        await tx.chat.updateMany({
+          where: { ...familyWhere, status: { in: ['RUNNING', 'PENDING'] } },
+          data: { status: 'PAUSED' },
+        });
+        await tx.chat.updateMany({
+          where: familyWhere,
+          data: {
+            deletedAt: new Date(),
+            pinOrder: null,
+            workerId: null,
+            leaseEpoch: { increment: 1 },
+            interruptRequest: null,
+          },
+        });
+        await tx.queuedMessage.deleteMany({
+          where: { chatId: { in: family.map((row) => row.id) } },
+        });
         if (chat.pinOrder !== null) await compactPins(tx, viewer.id);
       });
       for (const row of family) {
@@ -505,7 +527,7 @@ async function lockPins(tx: Prisma.TransactionClient, ownerId: string) {
 
 async function pinnedChats(tx: Prisma.TransactionClient, ownerId: string) {
   const rows = await tx.chat.findMany({
-    where: { ownerId, pinOrder: { not: null }, archived: false, parentId: null },
+    where: { ownerId, pinOrder: { not: null }, archived: false, parentId: null, deletedAt: null },
     orderBy: [{ pinOrder: 'asc' }, { id: 'asc' }],
     select: { id: true },
   });

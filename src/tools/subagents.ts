@@ -8,7 +8,7 @@ import type { ToolContext } from './tool.js';
  */
 export async function findDescendant(prisma: PrismaClient, context: ToolContext, chatId: unknown) {
   if (typeof chatId !== 'string' || !isUuid(chatId)) return null;
-  const chat = await prisma.chat.findUnique({ where: { id: chatId } });
+  const chat = await prisma.chat.findFirst({ where: { id: chatId, deletedAt: null } });
   if (!chat || chat.id === context.chatId || chat.ownerId !== context.ownerId) return null;
   return chat.rootId === context.rootChatId ? chat : null;
 }

@@ -86,7 +86,9 @@ export const ChatType = builder.prismaObject('Chat', {
     }),
     parent: t.relation('parent', { nullable: true }),
     root: t.relation('root', { nullable: true }),
-    children: t.relation('children', { query: { orderBy: { createdAt: 'asc' } } }),
+    children: t.relation('children', {
+      query: { where: { deletedAt: null }, orderBy: { createdAt: 'asc' } },
+    }),
     workspace: t.relation('workspace', { nullable: true }),
     messages: t.relatedConnection(
       'messages',

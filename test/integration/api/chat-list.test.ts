@@ -392,20 +392,33 @@ describe('chat list (B19, B24, B25)', () => {
       expect(ids(await list(client, { filter: { archived: true } }))).toEqual([]);
     });
 
-    it('deleteChat removes the chat, its children and their messages', async () => {
+    it('deleteChat hides the chat and its children but keeps their messages for usage', async () => {
       const client = await member();
       const [root, keep] = await chatsInOrder(client, ['root', 'keep']);
       const child = await childOf(root!);
-      await insertMessage(server, child.id, { text: 'child work' });
+      await insertMessage(server, child.id, { text: 'child work', tokens: { costMicros: 1234 } });
+      const spent = async () =>
+        (
+          await client.query<{ usageLimitStatus: { spentMicros: number } }>(
+            '{ usageLimitStatus { spentMicros } }',
+          )
+        ).usageLimitStatus.spentMicros;
+      const spentBefore = await spent();
+      expect(spentBefore).toBeGreaterThanOrEqual(1234);
       await client.query(PIN, { id: root!.id });
       await client.query(PIN, { id: keep!.id });
 
       const deleted = await client.query<{ deleteChat: boolean }>(DELETE, { id: root!.id });
       expect(deleted.deleteChat).toBe(true);
-      expect(await prisma().chat.count({ where: { id: { in: [root!.id, child.id] } } })).toBe(0);
+      const hidden = await prisma().chat.findMany({ where: { id: { in: [root!.id, child.id] } } });
+      expect(hidden.map((row) => row.deletedAt)).toEqual([expect.any(Date), expect.any(Date)]);
+      // B28: deleting chats must not reset spend, so the messages stay.
       expect(
         await prisma().chatMessage.count({ where: { chatId: { in: [root!.id, child.id] } } }),
-      ).toBe(0);
+      ).toBeGreaterThan(0);
+      const children = await client.query<{ chat: unknown }>(FAMILY, { id: child.id });
+      expect(children.chat).toBeNull();
+      expect(await spent()).toBe(spentBefore);
       const read = await client.query<{ chat: unknown }>(FAMILY, { id: root!.id });
       expect(read.chat).toBeNull();
       const page = await list(client);
