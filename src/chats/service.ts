@@ -7,9 +7,8 @@ import { loadChatForRead, loadChatForWrite, lockChat } from './access.js';
 import { createChatEvents } from './events.js';
 import { validateLabels, type Label } from './labels.js';
 import { resolveChatModelConfigId } from './model-configs.js';
-import { CONTENT_VERSION, textPart } from './parts.js';
 import { initialTitle, MAX_TITLE_LENGTH } from './titles.js';
-import { insertUserMessageAndSetPending, queuePosition } from './transitions.js';
+import { createPendingChat, insertUserMessageAndSetPending, queuePosition } from './transitions.js';
 
 export const MAX_MESSAGE_LENGTH = 100_000;
 /** Queued messages per chat; past this sendMessage is a CONFLICT. */
@@ -59,29 +58,21 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
       await options.assertWithinUsageLimit(viewer.id);
       const modelConfigId = await resolveChatModelConfigId(prisma, input.modelConfigId);
       if (input.workspaceId) await requireOwnWorkspace(viewer, input.workspaceId);
-      const { chat, message } = await prisma.$transaction(async (tx) => {
-        const chat = await tx.chat.create({
-          data: {
+      const { chat, message } = await prisma.$transaction((tx) =>
+        createPendingChat(
+          tx,
+          {
             ownerId: viewer.id,
             title: initialTitle(text),
-            status: 'PENDING',
             mode: input.mode ?? 'DEFAULT',
             modelConfigId,
             labels,
             workspaceId: input.workspaceId ?? null,
           },
-        });
-        const message = await tx.chatMessage.create({
-          data: {
-            chatId: chat.id,
-            role: 'USER',
-            parts: [textPart(text)] as unknown as Prisma.InputJsonValue,
-            contentVersion: CONTENT_VERSION,
-            createdById: viewer.id,
-          },
-        });
-        return { chat, message };
-      });
+          text,
+          viewer.id,
+        ),
+      );
       await publish('chat created', async () => {
         await events.list(chat.ownerId, 'CREATED', chat.id);
         await events.message(message);

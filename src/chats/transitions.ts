@@ -6,6 +6,26 @@ import { CONTENT_VERSION, textPart } from './parts.js';
  * chat row is locked, so a transition is one transaction (see src/daemon/ARCHITECTURE.md).
  */
 
+/** Creates a PENDING chat with its first USER message (createChat, spawn_agent). */
+export async function createPendingChat(
+  tx: Prisma.TransactionClient,
+  chat: Omit<Prisma.ChatUncheckedCreateInput, 'status'>,
+  text: string,
+  createdById: string,
+) {
+  const created = await tx.chat.create({ data: { ...chat, status: 'PENDING' } });
+  const message = await tx.chatMessage.create({
+    data: {
+      chatId: created.id,
+      role: 'USER',
+      parts: [textPart(text)] as unknown as Prisma.InputJsonValue,
+      contentVersion: CONTENT_VERSION,
+      createdById,
+    },
+  });
+  return { chat: created, message };
+}
+
 /** Inserts a USER message and makes the chat PENDING for the daemon (B8, B11). */
 export async function insertUserMessageAndSetPending(
   tx: Prisma.TransactionClient,

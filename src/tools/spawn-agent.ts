@@ -1,8 +1,7 @@
 import { initialTitle } from '../chats/titles.js';
-import { CONTENT_VERSION, textPart } from '../chats/parts.js';
+import { createPendingChat } from '../chats/transitions.js';
 import type { ChatEvents } from '../chats/events.js';
 import type { Deps } from '../deps.js';
-import type { Prisma } from '../generated/prisma/client.js';
 import { topics } from '../pubsub/index.js';
 import { fail, ok, type Tool } from './tool.js';
 
@@ -45,29 +44,21 @@ export function createSpawnAgentTool(deps: Deps, events: ChatEvents): Tool {
         typeof args['title'] === 'string' && args['title'].trim()
           ? initialTitle(args['title'])
           : initialTitle(prompt);
-      const { child, message } = await deps.prisma.$transaction(async (tx) => {
-        const child = await tx.chat.create({
-          data: {
+      const { chat: child, message } = await deps.prisma.$transaction((tx) =>
+        createPendingChat(
+          tx,
+          {
             ownerId: parent.ownerId,
             title,
-            status: 'PENDING',
             modelConfigId: parent.modelConfigId,
             workspaceId: parent.workspaceId,
             parentId: parent.id,
             rootId: parent.rootId ?? parent.id,
           },
-        });
-        const message = await tx.chatMessage.create({
-          data: {
-            chatId: child.id,
-            role: 'USER',
-            parts: [textPart(prompt)] as unknown as Prisma.InputJsonValue,
-            contentVersion: CONTENT_VERSION,
-            createdById: parent.ownerId,
-          },
-        });
-        return { child, message };
-      });
+          prompt,
+          parent.ownerId,
+        ),
+      );
       await events.list(child.ownerId, 'CREATED', child.id).catch(() => undefined);
       await events.message(message).catch(() => undefined);
       await deps.pubsub

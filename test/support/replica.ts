@@ -99,15 +99,16 @@ export async function spawnReplica(
   const notify = () => {
     for (const listener of [...listeners]) listener();
   };
+  let exit: ReplicaExit | undefined;
   const exited = new Promise<ReplicaExit>((resolve) => {
-    child.once('exit', (code, signal) => {
+    // 'close' comes after the last line of output, so waiters see every line before the exit.
+    child.once('close', (code, signal) => {
       children.delete(child);
-      resolve({ code, signal });
+      exit = { code, signal };
+      resolve(exit);
       notify();
     });
   });
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (raw) => {
       lines.push(parseLine(raw));
@@ -123,7 +124,7 @@ export async function spawnReplica(
         if (found) {
           done();
           resolve(found);
-        } else if (hasExited) {
+        } else if (exit) {
           done();
           reject(new Error(`replica ${name} exited; logs:\n${dump(lines)}`));
         }
@@ -137,8 +138,6 @@ export async function spawnReplica(
         listeners.delete(check);
       };
       listeners.add(check);
-      // `exited` resolves before hasExited flips; re-check once it has.
-      void exited.then(() => setImmediate(check));
       check();
     });
 
@@ -233,6 +232,7 @@ export async function startReplicaCluster(specs: ReplicaSpec[]): Promise<Replica
     ),
   };
   const replicas: Record<string, Replica> = {};
+  let closed = false;
   const spawnOne = async (spec: ReplicaSpec) => {
     const replica = await spawnReplica(
       {
@@ -243,11 +243,14 @@ export async function startReplicaCluster(specs: ReplicaSpec[]): Promise<Replica
       },
       spec.name,
     );
+    // One that finished starting after a failed start already closed the cluster.
+    if (closed) replica.kill('SIGKILL');
     replicas[spec.name] = replica;
     return replica;
   };
 
   const close = async () => {
+    closed = true;
     // SIGKILL works on a SIGSTOPped process too; the database is dropped WITH (FORCE).
     for (const replica of Object.values(replicas)) replica.kill('SIGKILL');
     await Promise.all(Object.values(replicas).map((replica) => replica.exited));

@@ -1,31 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SUMMARY_PROMPT } from '../../../src/daemon/compactor.js';
 import { SUMMARY_PREFIX } from '../../../src/daemon/prompt.js';
-import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
 import { lastUserText } from '../../../src/testing/fake-llm/index.js';
 import { isStatus, subscribeChat } from '../../support/chat-stream.js';
-import { configureFakeModel, createGate, isTurn, startScriptedLlm } from '../../support/llm.js';
+import { createGate, isTurn } from '../../support/llm.js';
 import { CreateChatMutation } from '../../support/operations.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
+import { useDaemonServer } from '../../support/daemon-server.js';
 
 describe('daemon: context compaction (B21)', () => {
-  let server: TestServer;
-  let llm: FakeLlm;
-
-  beforeAll(async () => {
-    llm = await startScriptedLlm();
-    server = await startTestServer({ env: { CHAT_ACQUIRE_INTERVAL_MS: '100' } });
-    await configureFakeModel(server.admin, llm, { contextLimit: 1_000, compressionThreshold: 50 });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
+  const ctx = useDaemonServer({
+    model: { contextLimit: 1_000, compressionThreshold: 50 },
   });
 
   it('summarises past the threshold, keeps the originals, and continues from the summary', async () => {
-    const member = await server.createMember();
+    const member = await ctx.server.createMember();
     const gate = createGate();
-    llm.script(
+    ctx.llm.script(
       {
         match: isTurn,
         gate: gate.promise,
@@ -50,14 +40,14 @@ describe('daemon: context compaction (B21)', () => {
       await stream.next();
       gate.open();
       await stream.waitFor(isStatus('WAITING'));
-      const turns = llm.requests.filter((request) => request.stream);
+      const turns = ctx.llm.requests.filter((request) => request.stream);
       const afterSummary = turns[1]!.body.messages;
       // System prompt, then the summary; the original user message and tool round are gone.
       expect(afterSummary.map((message) => message.role)).toEqual(['system', 'user']);
       expect(afterSummary[1]!.content).toBe(
         `${SUMMARY_PREFIX}\n\nThe user wants the time; current_time was called.`,
       );
-      const rows = await server.app.deps.prisma.chatMessage.findMany({
+      const rows = await ctx.server.app.deps.prisma.chatMessage.findMany({
         where: { chatId },
         orderBy: { id: 'asc' },
       });

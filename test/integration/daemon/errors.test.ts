@@ -1,35 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
-import { lastUserText } from '../../../src/testing/fake-llm/index.js';
+import { describe, expect, it } from 'vitest';
 import { eventsOf, isStatus, loadHistory, subscribeChat } from '../../support/chat-stream.js';
-import { configureFakeModel, createGate, isTurn, startScriptedLlm } from '../../support/llm.js';
+import { createGate } from '../../support/llm.js';
 import { CreateChatMutation } from '../../support/operations.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
-
-const answering = (text: string) => (body: Parameters<typeof isTurn>[0]) =>
-  isTurn(body) && lastUserText(body) === text;
+import { answering, useDaemonServer } from '../../support/daemon-server.js';
 
 describe('daemon: retries, errors and the step cap (B10)', () => {
-  let server: TestServer;
-  let llm: FakeLlm;
-
-  beforeAll(async () => {
-    llm = await startScriptedLlm();
-    server = await startTestServer({
-      env: { CHAT_ACQUIRE_INTERVAL_MS: '100', CHAT_MAX_STEPS: '2' },
-    });
-    await configureFakeModel(server.admin, llm);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
+  const ctx = useDaemonServer({
+    env: { CHAT_MAX_STEPS: '2' },
   });
 
   async function runChat(text: string) {
-    const member = await server.createMember();
+    const member = await ctx.server.createMember();
     const gate = createGate();
     // Hold the first answer until the test is subscribed, so it sees every event.
-    llm.script({ match: answering(text), gate: gate.promise, status: 503, errorMessage: 'held' });
+    ctx.llm.script({
+      match: answering(text),
+      gate: gate.promise,
+      status: 503,
+      errorMessage: 'held',
+    });
     const created = await member.client.query(CreateChatMutation, { input: { text } });
     const stream = subscribeChat(member.client, created.createChat.id);
     await stream.waitFor((e) => e.chatEvents.__typename === 'StatusEvent');
@@ -38,7 +27,7 @@ describe('daemon: retries, errors and the step cap (B10)', () => {
 
   it('retries transient provider errors with RetryEvents, then finishes', async () => {
     const { member, chatId, stream, open } = await runChat('retry me');
-    llm.script(
+    ctx.llm.script(
       { match: answering('retry me'), status: 429, errorMessage: 'slow down' },
       { match: answering('retry me'), text: 'made it' },
     );
@@ -60,7 +49,7 @@ describe('daemon: retries, errors and the step cap (B10)', () => {
   it('sets ERROR with lastError on a hard provider error, without retrying', async () => {
     const { member, chatId, stream, open } = await runChat('hard fail');
     // The held 503 is transient: the next attempt gets a 400.
-    llm.script({
+    ctx.llm.script({
       match: answering('hard fail'),
       status: 400,
       errorMessage: 'model does not exist',
@@ -72,7 +61,7 @@ describe('daemon: retries, errors and the step cap (B10)', () => {
       expect(chat.status).toBe('ERROR');
       expect(chat.lastError).toContain('model does not exist');
       expect(eventsOf(stream).some((e) => e.__typename === 'ErrorEvent')).toBe(true);
-      expect(llm.requests.filter((r) => answering('hard fail')(r.body))).toHaveLength(2);
+      expect(ctx.llm.requests.filter((r) => answering('hard fail')(r.body))).toHaveLength(2);
     } finally {
       await stream.close();
     }
@@ -81,7 +70,7 @@ describe('daemon: retries, errors and the step cap (B10)', () => {
   it('stops at the step cap (CHAT_MAX_STEPS) and waits for the user', async () => {
     const { member, chatId, stream, open } = await runChat('loop');
     // The held first answer is a 503 (retried); then two tool-calling steps hit the cap of 2.
-    llm.script(
+    ctx.llm.script(
       { match: answering('loop'), toolCalls: [{ name: 'current_time', args: {} }] },
       { match: answering('loop'), toolCalls: [{ name: 'current_time', args: {} }] },
       { match: answering('loop'), text: 'never asked' },
@@ -97,16 +86,16 @@ describe('daemon: retries, errors and the step cap (B10)', () => {
         'ASSISTANT',
         'TOOL',
       ]);
-      expect(llm.pending()).toBe(1);
+      expect(ctx.llm.pending()).toBe(1);
     } finally {
       await stream.close();
-      llm.reset();
+      ctx.llm.reset();
     }
   });
 
   it('answers a tool call with unknown tool or bad JSON as an error result and goes on', async () => {
     const { member, chatId, stream, open } = await runChat('bad tools');
-    llm.script(
+    ctx.llm.script(
       {
         match: answering('bad tools'),
         toolCalls: [

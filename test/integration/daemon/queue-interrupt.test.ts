@@ -1,6 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
-import { lastUserText } from '../../../src/testing/fake-llm/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   eventsOf,
   isStatus,
@@ -8,32 +6,17 @@ import {
   subscribeChat,
   waitForStatusCount,
 } from '../../support/chat-stream.js';
-import { configureFakeModel, createGate, isTurn, startScriptedLlm } from '../../support/llm.js';
+import { createGate } from '../../support/llm.js';
 import { CreateChatMutation, SendMessageMutation } from '../../support/operations.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
-
-/** A turn request whose last user message is `text`. */
-const answering = (text: string) => (body: Parameters<typeof isTurn>[0]) =>
-  isTurn(body) && lastUserText(body) === text;
+import { answering, useDaemonServer } from '../../support/daemon-server.js';
 
 describe('daemon: queued messages, interrupts, promote and edit (B11, B12)', () => {
-  let server: TestServer;
-  let llm: FakeLlm;
-
-  beforeAll(async () => {
-    llm = await startScriptedLlm();
-    server = await startTestServer({ env: { CHAT_ACQUIRE_INTERVAL_MS: '100' } });
-    await configureFakeModel(server.admin, llm);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
-  });
+  const ctx = useDaemonServer();
 
   async function startHeldTurn(text: string) {
-    const member = await server.createMember();
+    const member = await ctx.server.createMember();
     const release = createGate();
-    llm.script({
+    ctx.llm.script({
       match: answering(text),
       text: ['partial ', 'answer ', 'rest'],
       // The first chunk only carries the role; three chunks = two text deltas.
@@ -54,7 +37,7 @@ describe('daemon: queued messages, interrupts, promote and edit (B11, B12)', () 
     const { member, chatId, stream, release } = await startHeldTurn('q-first');
     try {
       for (const text of ['q-second', 'q-third']) {
-        llm.script({ match: answering(text), text: `reply to ${text}` });
+        ctx.llm.script({ match: answering(text), text: `reply to ${text}` });
         const sent = await member.client.query(SendMessageMutation, { input: { chatId, text } });
         expect(sent.sendMessage.message).toBeNull();
         expect(sent.sendMessage.queuedMessage?.text).toBe(text);
@@ -79,7 +62,7 @@ describe('daemon: queued messages, interrupts, promote and edit (B11, B12)', () 
   it('INTERRUPT keeps what the turn produced and runs the new message before the queue', async () => {
     const { member, chatId, stream } = await startHeldTurn('i-first');
     try {
-      llm.script(
+      ctx.llm.script(
         { match: answering('i-urgent'), text: 'reply to urgent' },
         { match: answering('i-queued'), text: 'reply to queued' },
       );
@@ -119,12 +102,12 @@ describe('daemon: queued messages, interrupts, promote and edit (B11, B12)', () 
       expect(chat.queuedMessages.map((q) => q.text)).toEqual(['p-queued']);
 
       // A message on a PAUSED chat runs at once.
-      llm.script({ match: answering('p-resume'), text: 'resumed' });
+      ctx.llm.script({ match: answering('p-resume'), text: 'resumed' });
       const sent = await member.client.query(SendMessageMutation, {
         input: { chatId, text: 'p-resume' },
       });
       expect(sent.sendMessage.message).not.toBeNull();
-      llm.script({ match: answering('p-queued'), text: 'queued ran' });
+      ctx.llm.script({ match: answering('p-queued'), text: 'queued ran' });
       await waitForStatusCount(stream, 'WAITING', 1);
       expect((await loadHistory(member.client, chatId)).transcript.slice(2)).toEqual([
         'USER:p-resume',
@@ -145,7 +128,7 @@ describe('daemon: queued messages, interrupts, promote and edit (B11, B12)', () 
         const sent = await member.client.query(SendMessageMutation, { input: { chatId, text } });
         queued.push(sent.sendMessage.queuedMessage!.id);
       }
-      llm.script(
+      ctx.llm.script(
         { match: answering('m-b'), text: 'reply b' },
         { match: answering('m-a'), text: 'reply a' },
       );
@@ -174,7 +157,7 @@ describe('daemon: queued messages, interrupts, promote and edit (B11, B12)', () 
     const { member, chatId, stream, release } = await startHeldTurn('e-first');
     try {
       const { messages } = await loadHistory(member.client, chatId);
-      llm.script({ match: answering('e-edited'), text: 'reply to edit' });
+      ctx.llm.script({ match: answering('e-edited'), text: 'reply to edit' });
       await member.client.query(
         'mutation ($input: EditMessageInput!) { editMessage(input: $input) { id } }',
         { input: { messageId: messages[0]!.id, text: 'e-edited' } },
@@ -186,7 +169,7 @@ describe('daemon: queued messages, interrupts, promote and edit (B11, B12)', () 
       release.open();
       const { transcript } = await loadHistory(member.client, chatId);
       expect(transcript).toEqual(['USER:e-edited', 'ASSISTANT:reply to edit']);
-      const rows = await server.app.deps.prisma.chatMessage.findMany({ where: { chatId } });
+      const rows = await ctx.server.app.deps.prisma.chatMessage.findMany({ where: { chatId } });
       expect(rows.filter((row) => !row.deleted)).toHaveLength(2);
       expect(rows.filter((row) => row.deleted).map((row) => row.role)).toEqual(['USER']);
     } finally {

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   eventsOf,
   isStatus,
@@ -7,29 +6,18 @@ import {
   persistedMessages,
   subscribeChat,
 } from '../../support/chat-stream.js';
-import { configureFakeModel, createGate, isTurn, startScriptedLlm } from '../../support/llm.js';
+import { createGate, isTurn } from '../../support/llm.js';
 import { CreateChatMutation } from '../../support/operations.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
+import { useDaemonServer } from '../../support/daemon-server.js';
 
 describe('chatEvents: snapshot then live, resumable with afterMessageId (B13, B15)', () => {
-  let server: TestServer;
-  let llm: FakeLlm;
-
-  beforeAll(async () => {
-    llm = await startScriptedLlm();
-    server = await startTestServer({ env: { CHAT_ACQUIRE_INTERVAL_MS: '100' } });
-    await configureFakeModel(server.admin, llm);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
-  });
+  const ctx = useDaemonServer();
 
   it('resubscribing mid-stream replays the buffered parts once and misses nothing', async () => {
-    const member = await server.createMember();
+    const member = await ctx.server.createMember();
     const release = createGate();
     const pieces = ['one ', 'two ', 'three ', 'four ', 'five'];
-    llm.script({ match: isTurn, text: pieces, holdAfterChunks: 3, release: release.promise });
+    ctx.llm.script({ match: isTurn, text: pieces, holdAfterChunks: 3, release: release.promise });
     const created = await member.client.query(CreateChatMutation, { input: { text: 'count' } });
     const chatId = created.createChat.id;
 
@@ -70,8 +58,8 @@ describe('chatEvents: snapshot then live, resumable with afterMessageId (B13, B1
   });
 
   it('a subscriber joining after the turn gets the persisted history and the status only', async () => {
-    const member = await server.createMember();
-    llm.script({ match: isTurn, text: 'done already' });
+    const member = await ctx.server.createMember();
+    ctx.llm.script({ match: isTurn, text: 'done already' });
     const created = await member.client.query(CreateChatMutation, { input: { text: 'late' } });
     const chatId = created.createChat.id;
     const watcher = subscribeChat(member.client, chatId);

@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   lastUserText,
   startFakeLlm,
   type ChatRequestBody,
-  type FakeLlm,
   type ScriptedResponse,
 } from '../../../src/testing/fake-llm/index.js';
 import { isStatus, loadHistory, subscribeChat } from '../../support/chat-stream.js';
-import { configureFakeModel, createGate } from '../../support/llm.js';
+import { createGate } from '../../support/llm.js';
 import { CreateChatMutation } from '../../support/operations.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
+import { useDaemonServer } from '../../support/daemon-server.js';
 
 /** The last tool result the model is shown, parsed. */
 function lastToolResult(body: ChatRequestBody): Record<string, unknown> | null {
@@ -19,41 +18,31 @@ function lastToolResult(body: ChatRequestBody): Record<string, unknown> | null {
 }
 
 describe('subagents: spawn_agent, wait_agent, children (B19)', () => {
-  let server: TestServer;
-  let llm: FakeLlm;
   const childGate = createGate();
-
-  beforeAll(async () => {
-    // The root's later steps depend on the child's id, known only at run time: a fallback
-    // answers them from the request itself.
-    llm = await startFakeLlm({
-      fallback: (body): ScriptedResponse => {
-        if (!body.stream) return { text: 'Title' };
-        const result = lastToolResult(body);
-        if (result && typeof result['report'] === 'string') {
-          return { text: `The child reported: ${result['report']}` };
-        }
-        if (result && typeof result['chat_id'] === 'string') {
-          return {
-            toolCalls: [
-              { name: 'wait_agent', args: { chat_id: result['chat_id'], timeout_seconds: 60 } },
-            ],
-          };
-        }
-        return { status: 500, errorMessage: 'unexpected request' };
-      },
-    });
-    server = await startTestServer({ env: { CHAT_ACQUIRE_INTERVAL_MS: '100' } });
-    await configureFakeModel(server.admin, llm);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
+  const ctx = useDaemonServer({
+    startLlm: () =>
+      startFakeLlm({
+        fallback: (body): ScriptedResponse => {
+          if (!body.stream) return { text: 'Title' };
+          const result = lastToolResult(body);
+          if (result && typeof result['report'] === 'string') {
+            return { text: `The child reported: ${result['report']}` };
+          }
+          if (result && typeof result['chat_id'] === 'string') {
+            return {
+              toolCalls: [
+                { name: 'wait_agent', args: { chat_id: result['chat_id'], timeout_seconds: 60 } },
+              ],
+            };
+          }
+          return { status: 500, errorMessage: 'unexpected request' };
+        },
+      }),
   });
 
   it('runs a child chat on its own and returns its report to the parent', async () => {
-    const member = await server.createMember();
-    llm.script(
+    const member = await ctx.server.createMember();
+    ctx.llm.script(
       {
         match: (body) => body.stream === true && lastUserText(body) === 'delegate this',
         toolCalls: [{ name: 'spawn_agent', args: { prompt: 'child task', title: 'Child' } }],
@@ -71,7 +60,7 @@ describe('subagents: spawn_agent, wait_agent, children (B19)', () => {
     const stream = subscribeChat(member.client, rootId);
     try {
       // The parent is blocked in wait_agent until the child answers.
-      await llm.waitForRequests(3);
+      await ctx.llm.waitForRequests(3);
       childGate.open();
       await stream.waitFor(isStatus('WAITING'));
       const { transcript } = await loadHistory(member.client, rootId);
@@ -106,7 +95,7 @@ describe('subagents: spawn_agent, wait_agent, children (B19)', () => {
       expect(tree.chats.edges.map((edge) => edge.node.id)).toEqual([rootId]);
 
       // The child was not offered spawn_agent (children cannot spawn agents).
-      const childRequest = llm.requests.find(
+      const childRequest = ctx.llm.requests.find(
         (request) => lastUserText(request.body) === 'child task',
       );
       const childTools = (childRequest!.body.tools as { function: { name: string } }[]).map(
@@ -119,7 +108,7 @@ describe('subagents: spawn_agent, wait_agent, children (B19)', () => {
       await member.client.query('mutation ($id: ID!) { archiveChat(id: $id) { id } }', {
         id: rootId,
       });
-      const archived = await server.app.deps.prisma.chat.findUniqueOrThrow({
+      const archived = await ctx.server.app.deps.prisma.chat.findUniqueOrThrow({
         where: { id: child!.id },
       });
       expect(archived.archived).toBe(true);
@@ -129,10 +118,10 @@ describe('subagents: spawn_agent, wait_agent, children (B19)', () => {
   });
 
   it('refuses to wait on a chat outside its tree', async () => {
-    const member = await server.createMember();
-    const other = await server.createMember();
+    const member = await ctx.server.createMember();
+    const other = await ctx.server.createMember();
     const foreign = await other.client.query(CreateChatMutation, { input: { text: 'foreign' } });
-    llm.script(
+    ctx.llm.script(
       {
         match: (body) => body.stream === true && lastUserText(body) === 'foreign',
         text: 'ok',

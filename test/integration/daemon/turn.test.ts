@@ -1,34 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
+import { describe, expect, it } from 'vitest';
 import { eventsOf, isStatus, persistedMessages, subscribeChat } from '../../support/chat-stream.js';
-import {
-  configureFakeModel,
-  createGate,
-  GENERATED_TITLE,
-  isTurn,
-  startScriptedLlm,
-} from '../../support/llm.js';
+import { createGate, GENERATED_TITLE, isTurn } from '../../support/llm.js';
 import { CreateChatMutation } from '../../support/operations.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
+import { useDaemonServer } from '../../support/daemon-server.js';
 
 describe('daemon: a full turn (B10, B13, B14, B22)', () => {
-  let server: TestServer;
-  let llm: FakeLlm;
-
-  beforeAll(async () => {
-    llm = await startScriptedLlm();
-    server = await startTestServer({ env: { CHAT_ACQUIRE_INTERVAL_MS: '100' } });
-    await configureFakeModel(server.admin, llm);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
-  });
+  const ctx = useDaemonServer();
 
   it('streams text, runs a tool call, persists every step, and ends WAITING', async () => {
-    const member = await server.createMember();
+    const member = await ctx.server.createMember();
     const gate = createGate();
-    llm.script(
+    ctx.llm.script(
       {
         match: isTurn,
         gate: gate.promise,
@@ -101,7 +83,7 @@ describe('daemon: a full turn (B10, B13, B14, B22)', () => {
       expect(statuses.slice(-2)).toEqual(['RUNNING', 'WAITING']);
       expect(new Set(statuses).size).toBe(statuses.length);
       // The second model call saw the tool result.
-      const secondRequest = llm.requests.filter((r) => r.stream)[1]!.body;
+      const secondRequest = ctx.llm.requests.filter((r) => r.stream)[1]!.body;
       expect(secondRequest.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_1' });
       await stream.waitFor((e) => e.chatEvents.__typename === 'TitleEvent');
       expect(eventsOf(stream).find((e) => e.__typename === 'TitleEvent')).toMatchObject({
