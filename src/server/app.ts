@@ -1,21 +1,17 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ExecutionArgs, GraphQLError, execute } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
-import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
 import { createSecretBox } from '../crypto/secret-box.js';
 import { resolveSecretKey } from '../crypto/secret-key.js';
 import { openDatabase, type Database } from '../db/client.js';
 import type { Deps } from '../deps.js';
-import type { GraphQLContext } from '../graphql/context.js';
-import { toPublicError, useInputErrorCodes } from '../graphql/errors.js';
-import { buildSchema } from '../graphql/schema.js';
 import { createLogger, type Logger } from '../logger.js';
 import { openPubSub, type PubSub } from '../pubsub/index.js';
 import { createServices, type Services } from '../services.js';
 import { requireViewer } from './auth.js';
+import { createGraphQLHandler, GRAPHQL_PATH } from './graphql-handler.js';
+import { serveGraphQLOverWebSocket } from './websocket.js';
 import { createFirstAdminToken } from '../users/first-admin.js';
 import { createDaemon, type Daemon } from '../daemon/daemon.js';
 import { createCompactor } from '../daemon/compactor.js';
@@ -23,7 +19,6 @@ import { createToolRegistry } from '../tools/index.js';
 import { createWorkspaceInstructions } from '../workspace/instructions.js';
 import { createWorkspaceManager, type WorkspaceManager } from '../workspace/service.js';
 
-export const GRAPHQL_PATH = '/graphql';
 /** B3: a SIGTERM must end the process within 10 s; leave headroom for the exit itself. */
 const SHUTDOWN_BUDGET_MS = 8_000;
 
@@ -83,25 +78,14 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     const appWorkspaces = workspaces;
     const db = database;
     const bus = pubsub;
-    const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, GraphQLContext>({
-      schema: buildSchema(),
-      graphqlEndpoint: GRAPHQL_PATH,
-      landingPage: false,
-      plugins: [useInputErrorCodes()],
-      logging: false,
-      maskedErrors: {
-        maskError: (error) =>
-          toPublicError(error, (internal) =>
-            logger.error('internal error in GraphQL operation', { error: internal }),
-          ),
-      },
-      context: async (initial): Promise<GraphQLContext> => {
-        const authorization =
-          initial.connectionParams?.['authorization'] ??
-          initial.request.headers.get('authorization');
-        const viewer = await requireViewer(appServices.users, authorization);
-        return { viewer, prisma: appDeps.prisma, pubsub: bus, services: appServices };
-      },
+    const yoga = createGraphQLHandler({
+      logger,
+      context: async (authorization) => ({
+        viewer: await requireViewer(appServices.users, authorization),
+        prisma: appDeps.prisma,
+        pubsub: bus,
+        services: appServices,
+      }),
     });
 
     httpServer = createServer((req, res) => {
@@ -117,49 +101,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     });
 
     wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
-    const wsHandle = useServer<Record<string, unknown>, { request: IncomingMessage }>(
-      {
-        execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
-        subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
-        onSubscribe: async (ctx, _id, params) => {
-          // Each WS operation runs through Yoga's own envelop: same context, plugins, masking.
-          const enveloped = yoga.getEnveloped({
-            ...ctx,
-            req: ctx.extra.request,
-            socket: ctx.extra.socket,
-            params,
-            connectionParams: ctx.connectionParams ?? {},
-            request: new Request('http://localhost/graphql'),
-          });
-          let contextValue: unknown;
-          try {
-            contextValue = await enveloped.contextFactory();
-          } catch (error) {
-            // An unauthenticated operation: answer it with a coded error (B4) instead of closing
-            // the socket. Yoga may already have masked the AppError into a public GraphQLError.
-            return [
-              toPublicError(error, (internal) =>
-                logger.error('internal error in WebSocket context', { error: internal }),
-              ),
-            ];
-          }
-          const document = enveloped.parse(params.query);
-          const errors = enveloped.validate(enveloped.schema, document);
-          if (errors.length > 0) {
-            return errors.map((error: GraphQLError) => toPublicError(error, () => undefined));
-          }
-          return {
-            schema: enveloped.schema,
-            operationName: params.operationName,
-            document,
-            variableValues: params.variables,
-            contextValue,
-            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-          };
-        },
-      },
-      wsServer,
-    );
+    const wsHandle = serveGraphQLOverWebSocket(wsServer, yoga, logger);
     disposeWs = () => wsHandle.dispose();
 
     const server = httpServer;
@@ -245,12 +187,6 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       return workspaces;
     },
   };
-}
-
-type OperationResult = ReturnType<typeof execute>;
-interface EnvelopedRoot {
-  execute: (args: ExecutionArgs) => OperationResult;
-  subscribe: (args: ExecutionArgs) => OperationResult;
 }
 
 function plain(res: ServerResponse, status: number, body: string) {
