@@ -105,4 +105,16 @@ describe('authentication and users (B4, B5)', () => {
     const { codes } = await server.admin.expectError('{ viewer { nope } }');
     expect(codes).toEqual(['BAD_USER_INPUT']);
   });
+
+  it('answers WebSocket syntax and validation errors with BAD_USER_INPUT and keeps the socket', async () => {
+    for (const query of ['subscription { chatEvents(', 'subscription { nope }']) {
+      const stream = server.admin.subscribe(query);
+      try {
+        const errors = (await stream.error()) as { extensions?: { code?: string } }[][];
+        expect(errors.flat().map((error) => error.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+      } finally {
+        await stream.close();
+      }
+    }
+  });
 });
