@@ -100,6 +100,9 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
         role: 'assistant',
         content: partial.join(''),
       });
+    } catch (error) {
+      console.log('DEBUGEV', JSON.stringify(stream.events), JSON.stringify(await cluster.chat(chatId)), JSON.stringify(await cluster.messages(chatId)), cluster.llm.requests.length);
+      throw error;
     } finally {
       await onVictim.close();
       await stream.close();
