@@ -7,6 +7,7 @@ import {
   LeaseLostError,
   readLease,
   recoverStaleChats,
+  releaseChats,
   releaseWorkerChats,
   type AcquiredChat,
 } from '../db/chat-leases.js';
@@ -148,8 +149,9 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
         const askedAt = performance.now();
         const acquired = await acquireChats(prisma, workerId, capacity);
         if (stopping) {
-          // Acquired while stop() began: hand them straight back (the phantom-acquire bug).
-          await releaseWorkerChats(prisma, workerId);
+          // Acquired while stop() began: hand them straight back (the phantom-acquire bug). Only
+          // these: the turns already running persist what they produced and hand back their own.
+          await releaseChats(prisma, workerId, acquired);
           return;
         }
         for (const chat of acquired) await startTurn(chat, askedAt);

@@ -130,6 +130,24 @@ export async function reserveMessageId(prisma: PrismaClient): Promise<bigint> {
   return BigInt(rows[0]!.id);
 }
 
+/**
+ * Hands these leases' chats back to PENDING, each only while the lease is still the given one
+ * (chats acquired by a tick that raced with shutdown, and not started).
+ */
+export async function releaseChats(prisma: PrismaClient, workerId: string, leases: Lease[]) {
+  if (leases.length === 0) return [];
+  const ids = leases.map((lease) => lease.chatId);
+  const epochs = leases.map((lease) => lease.epoch);
+  return prisma.$queryRaw<{ id: string; owner_id: string }[]>`
+    UPDATE chats SET status = 'PENDING', worker_id = NULL, started_at = NULL,
+                     heartbeat_at = NULL, updated_at = now()
+    WHERE worker_id = ${workerId} AND status = 'RUNNING'
+      AND (id, lease_epoch) IN (
+        SELECT * FROM unnest(${ids}::uuid[], ${epochs}::int[])
+      )
+    RETURNING id::text AS id, owner_id::text AS owner_id`;
+}
+
 /** Shutdown fallback: whatever this worker still holds goes back to PENDING. */
 export async function releaseWorkerChats(prisma: PrismaClient, workerId: string) {
   return prisma.$queryRaw<{ id: string; owner_id: string }[]>`

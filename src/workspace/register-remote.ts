@@ -1,5 +1,3 @@
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { loadConfig } from '../config.js';
@@ -8,6 +6,7 @@ import { resolveSecretKey } from '../crypto/secret-key.js';
 import { openDatabase } from '../db/client.js';
 import { AGENT_TOKEN_ENV } from './agent/main.js';
 import { registerRemoteWorkspace } from './service.js';
+import { runIfEntryPoint } from '../entry-point.js';
 
 /**
  * Operator command: registers a workspace agent running on another host, so a user's chats can
@@ -81,19 +80,4 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 }
 
-/** True when this file is the program itself, not imported. */
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).then((status) => {
-    process.exitCode = status;
-  });
-}
+runIfEntryPoint(import.meta.url, main);

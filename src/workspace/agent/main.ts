@@ -1,9 +1,8 @@
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { errnoCode } from './errors.js';
 import { DEFAULT_AGENT_HOST, startWorkspaceAgent } from './server.js';
+import { runIfEntryPoint } from '../../entry-point.js';
 
 /** Environment variable read for the token; preferred to --token, which `ps` shows to everyone. */
 export const AGENT_TOKEN_ENV = 'AGENTGRAPH_AGENT_TOKEN';
@@ -86,19 +85,4 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return 0;
 }
 
-/** True when this file is the program itself (`tsx main.ts`), not imported by bin/ or a test. */
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).then((status) => {
-    process.exitCode = status;
-  });
-}
+runIfEntryPoint(import.meta.url, main);
