@@ -1,12 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import { parse, type ExecutionArgs, type GraphQLError, type execute } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import type { WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { toPublicError } from '../graphql/errors.js';
 import type { Logger } from '../logger.js';
 import { GRAPHQL_PATH, type GraphQLHandler } from './graphql-handler.js';
 
 type OperationResult = ReturnType<typeof execute>;
+
+/** How long dispose() waits for closed sockets' subscriptions to end before it gives up. */
+const DRAIN_TIMEOUT_MS = 2_000;
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => OperationResult;
   subscribe: (args: ExecutionArgs) => OperationResult;
@@ -27,8 +30,18 @@ export function serveGraphQLOverWebSocket(
     toPublicError(error, (internal) =>
       logger.error('internal error in WebSocket operation', { error: internal }),
     );
-  return useServer<Record<string, unknown>, { request: IncomingMessage }>(
+  // Sockets whose subscriptions have not all ended. A subscription unsubscribes from pub/sub as it
+  // ends, after its socket closed; the app closes pub/sub right after dispose(), and an
+  // unsubscribe that comes later fails on the closed Redis connection (SIGTERM then exits 1).
+  const open = new Set<WebSocket>();
+  let drained: (() => void) | undefined;
+  wsServer.on('connection', (socket) => open.add(socket));
+  const handle = useServer<Record<string, unknown>, { request: IncomingMessage }>(
     {
+      onClose: (ctx) => {
+        open.delete(ctx.extra.socket);
+        if (open.size === 0) drained?.();
+      },
       execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
@@ -62,4 +75,20 @@ export function serveGraphQLOverWebSocket(
     },
     wsServer,
   );
+  return {
+    /** Closes every socket and resolves once their subscriptions have ended (B3). */
+    async dispose() {
+      await handle.dispose();
+      if (open.size === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        drained = resolve;
+        timer = setTimeout(() => {
+          logger.warn('WebSocket subscriptions did not end in time', { open: open.size });
+          resolve();
+        }, DRAIN_TIMEOUT_MS);
+      });
+      clearTimeout(timer);
+    },
+  };
 }

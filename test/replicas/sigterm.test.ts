@@ -13,6 +13,7 @@ import {
 
 /** B3: the exit must come within 10 s of SIGTERM. */
 const SIGTERM_EXIT_BUDGET_MS = 10_000;
+const VICTIM_SUBSCRIBERS = 3;
 
 /** B3: SIGTERM mid-turn hands the chat back (PENDING) with what it produced; another resumes. */
 describe('replicas: SIGTERM mid-turn (B3)', () => {
@@ -54,12 +55,13 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
     const stream = survivor.client(cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
       chatId,
     });
-    // A subscriber on the replica going away: its subscription is closed, not left hanging.
-    const onVictim = victim.client(cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
-      chatId,
-    });
+    // Subscribers on the replica going away: their subscriptions are closed, and tearing them
+    // down (each unsubscribes from Redis) must not race the shutdown into a non-zero exit.
+    const onVictim = Array.from({ length: VICTIM_SUBSCRIBERS }, () =>
+      victim.client(cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, { chatId }),
+    );
     try {
-      await onVictim.waitFor(isPart);
+      await Promise.all(onVictim.map((subscriber) => subscriber.waitFor(isPart)));
       await stream.waitFor((event) => isPart(event) && event.chatEvents.part?.text === partial[1]);
       const partialId = stream.events.find(isPart)!.chatEvents.messageId!;
 
@@ -68,7 +70,9 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
       const exit = await victim.exited;
       expect(exit).toEqual({ code: 0, signal: null });
       expect(Date.now() - signalledAt).toBeLessThan(SIGTERM_EXIT_BUDGET_MS);
-      await expect(onVictim.next(() => false, 1_000)).rejects.toThrow('Subscription ended');
+      for (const subscriber of onVictim) {
+        await expect(subscriber.next(() => false, 1_000)).rejects.toThrow('Subscription ended');
+      }
       // The turn handed the chat back itself: the shutdown fallback had nothing left to release.
       expect(victim.logs().find((line) => line.msg === 'daemon stopped')).toMatchObject({
         released: 0,
@@ -106,7 +110,7 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
         content: partial.join(''),
       });
     } finally {
-      await onVictim.close();
+      await Promise.all(onVictim.map((subscriber) => subscriber.close()));
       await stream.close();
     }
   });
