@@ -161,8 +161,14 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         httpServer.closeIdleConnections();
         await new Promise<void>((resolve) => httpServer!.close(() => resolve()));
       }
-      await pubsub?.close();
-      await database?.close();
+      // Closing is best effort: a broker or database that is already gone must not turn a clean
+      // shutdown (B3: exit 0) into a failure.
+      await pubsub
+        ?.close()
+        .catch((error: unknown) => logger.warn('closing pub/sub failed', { error }));
+      await database
+        ?.close()
+        .catch((error: unknown) => logger.warn('closing the database failed', { error }));
     } finally {
       clearTimeout(deadline);
     }
