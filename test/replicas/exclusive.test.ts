@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatRequestBody } from '../../src/testing/fake-llm/index.js';
+import { lastUserText, type ChatRequestBody } from '../../src/testing/fake-llm/index.js';
 import type { EventStream } from '../support/client.js';
 import { createGate, isTurn } from '../support/llm.js';
 import {
@@ -13,12 +13,6 @@ import {
 } from '../support/replica.js';
 
 const CHATS = 10;
-
-/** The text of the last user message of a model request. */
-function lastUserText(body: ChatRequestBody): string {
-  const user = body.messages.filter((message) => message.role === 'user').at(-1);
-  return typeof user?.content === 'string' ? user.content : JSON.stringify(user?.content);
-}
 
 /** B9: two daemons on one database never run one chat twice. */
 describe('replicas: never two workers on one chat (B9)', () => {
