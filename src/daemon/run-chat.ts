@@ -165,10 +165,7 @@ async function runLoop(
       };
       // A worker that lost the chat (it was paused past stale-after) must not stream into it.
       await handle.confirmLease?.();
-      // Buffer first, then publish: a subscriber that reads the buffer after subscribing misses
-      // nothing (stream.ts drops the duplicates).
-      await pubsub.streamBuffer.append(chat.id, event);
-      await pubsub.publish(topics.chatEvents(chat.id), event);
+      await pubsub.streamBuffer.publish(chat.id, event);
     },
     async persistStep(step) {
       const row = await withLease(prisma, lease, (tx) =>

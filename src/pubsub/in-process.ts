@@ -1,5 +1,6 @@
 import type { PubSub } from './pubsub.js';
 import { createMemoryStreamBuffer } from './stream-buffer.js';
+import { topics } from './topics.js';
 
 /**
  * Pub/sub inside one process: correct only when a single replica runs (the embedded default).
@@ -7,13 +8,18 @@ import { createMemoryStreamBuffer } from './stream-buffer.js';
  */
 export function createInProcessPubSub(): PubSub {
   const handlers = new Map<string, Set<(payload: unknown) => void>>();
+  const deliver = (channel: string, payload: unknown) => {
+    const subscribers = handlers.get(channel);
+    if (!subscribers) return;
+    const wire = JSON.stringify(payload);
+    for (const handler of [...subscribers]) handler(JSON.parse(wire));
+  };
   return {
-    streamBuffer: createMemoryStreamBuffer(),
+    streamBuffer: createMemoryStreamBuffer(async (chatId, event) =>
+      deliver(topics.chatEvents(chatId).channel, event),
+    ),
     async publish(topic, payload) {
-      const subscribers = handlers.get(topic.channel);
-      if (!subscribers) return;
-      const wire = JSON.stringify(payload);
-      for (const handler of [...subscribers]) handler(JSON.parse(wire));
+      deliver(topic.channel, payload);
     },
     async subscribe(topic, onMessage) {
       const handler = onMessage as (payload: unknown) => void;

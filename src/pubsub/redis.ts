@@ -2,6 +2,7 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import type { PubSub } from './pubsub.js';
 import { createRedisStreamBuffer } from './stream-buffer.js';
+import { topics } from './topics.js';
 
 /** Redis-backed pub/sub (graphql-redis-subscriptions over two ioredis connections). */
 export async function createRedisPubSub(url: string): Promise<PubSub> {
@@ -11,7 +12,7 @@ export async function createRedisPubSub(url: string): Promise<PubSub> {
   await Promise.all([publisher.connect(), subscriber.connect()]);
   const redis = new RedisPubSub({ publisher, subscriber });
   return {
-    streamBuffer: createRedisStreamBuffer(publisher),
+    streamBuffer: createRedisStreamBuffer(publisher, (chatId) => topics.chatEvents(chatId).channel),
     publish: (topic, payload) => redis.publish(topic.channel, payload),
     async subscribe(topic, onMessage) {
       const subscriptionId = await redis.subscribe(topic.channel, onMessage);

@@ -5,12 +5,14 @@ export type PartEvent = Extract<ChatEventPayload, { __typename: 'MessagePartEven
 
 /**
  * The parts streamed so far for the step a chat is running, so a subscriber that joins mid-step
- * (on any replica) gets them in its snapshot (B13). The worker appends a part BEFORE publishing it
- * and clears the buffer AFTER publishing the persisted message; subscribers subscribe first and
- * read the buffer second, then drop duplicates by (messageId, seq).
+ * (on any replica) gets them in its snapshot (B13). `publish` buffers a part and publishes it on
+ * the chat's topic in one step (one Redis MULTI: one round trip per part, and no subscriber can
+ * see the publish without the buffered part). The worker clears the buffer AFTER publishing the
+ * persisted message; subscribers subscribe first and read the buffer second, then drop
+ * duplicates by (messageId, seq).
  */
 export interface StreamBuffer {
-  append(chatId: string, event: PartEvent): Promise<void>;
+  publish(chatId: string, event: PartEvent): Promise<void>;
   read(chatId: string): Promise<PartEvent[]>;
   clear(chatId: string): Promise<void>;
 }
@@ -20,14 +22,17 @@ export const MAX_BUFFERED_PARTS = 10_000;
 /** A crashed worker never clears its buffer; Redis forgets it after this. */
 const REDIS_BUFFER_TTL_SECONDS = 3_600;
 
-export function createMemoryStreamBuffer(): StreamBuffer {
+export function createMemoryStreamBuffer(
+  publish: (chatId: string, event: PartEvent) => Promise<void>,
+): StreamBuffer {
   const buffers = new Map<string, PartEvent[]>();
   return {
-    async append(chatId, event) {
+    async publish(chatId, event) {
       let parts = buffers.get(chatId);
       if (!parts) buffers.set(chatId, (parts = []));
       parts.push(event);
       if (parts.length > MAX_BUFFERED_PARTS) parts.shift();
+      await publish(chatId, event);
     },
     async read(chatId) {
       return structuredClone(buffers.get(chatId) ?? []);
@@ -38,15 +43,21 @@ export function createMemoryStreamBuffer(): StreamBuffer {
   };
 }
 
-export function createRedisStreamBuffer(redis: Redis): StreamBuffer {
+/** `channel` is the chat's event topic; the payload is JSON, as RedisPubSub itself publishes. */
+export function createRedisStreamBuffer(
+  redis: Redis,
+  channel: (chatId: string) => string,
+): StreamBuffer {
   const key = (chatId: string) => `agentgraph:chat:${chatId}:parts`;
   return {
-    async append(chatId, event) {
+    async publish(chatId, event) {
+      const json = JSON.stringify(event);
       await redis
         .multi()
-        .rpush(key(chatId), JSON.stringify(event))
+        .rpush(key(chatId), json)
         .ltrim(key(chatId), -MAX_BUFFERED_PARTS, -1)
         .expire(key(chatId), REDIS_BUFFER_TTL_SECONDS)
+        .publish(channel(chatId), json)
         .exec();
     },
     async read(chatId) {

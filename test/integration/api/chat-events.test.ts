@@ -371,7 +371,8 @@ describe('chat subscriptions (B5, B13, B15, B16, B26)', () => {
       await setChatStatus(server, chat.id, 'RUNNING');
       const { pubsub } = server.app.deps;
       const messageId = (await reserveMessageId(prisma())).toString();
-      // The worker's side of a step (src/daemon/run-chat.ts): buffer each part, then publish it.
+      // The worker's side of a step (src/daemon/run-chat.ts): buffer and publish each part; with
+      // buffer = false, only publish (a duplicate or late delivery).
       const streamPart = async (seq: number, text: string, buffer = true) => {
         const event = {
           __typename: 'MessagePartEvent' as const,
@@ -381,8 +382,8 @@ describe('chat subscriptions (B5, B13, B15, B16, B26)', () => {
           part: { type: 'TEXT' as const, text },
           seq,
         };
-        if (buffer) await pubsub.streamBuffer.append(chat.id, event);
-        await pubsub.publish(topics.chatEvents(chat.id), event);
+        if (buffer) await pubsub.streamBuffer.publish(chat.id, event);
+        else await pubsub.publish(topics.chatEvents(chat.id), event);
       };
       const isPart = (event: ChatEventData) => event.chatEvents.__typename === 'MessagePartEvent';
       const partTexts = (events: ChatEventData[]) =>
