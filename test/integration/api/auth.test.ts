@@ -117,4 +117,17 @@ describe('authentication and users (B4, B5)', () => {
       }
     }
   });
+
+  it('answers GraphQL over GET as well as POST (B1)', async () => {
+    const url = new URL(server.url);
+    url.searchParams.set('query', '{ viewer { username } }');
+    const response = await fetch(url, {
+      headers: {
+        authorization: `Bearer ${server.env['BOOTSTRAP_ADMIN_TOKEN']}`,
+        accept: 'application/json',
+      },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { viewer: { username: 'admin' } } });
+  });
 });
