@@ -1,6 +1,7 @@
 import type { Deps, Viewer } from '../deps.js';
 import { isAdmin } from '../deps.js';
 import { isUuid } from '../db/ids.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { PrismaClient } from '../db/client.js';
 import { AppError, badInput, forbidden, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
@@ -212,9 +213,7 @@ async function setDefaultLimit(prisma: PrismaClient, limitMicros: number, period
   try {
     await prisma.usageLimit.create({ data: { userId: null, limitMicros, periodDays } });
   } catch (error) {
-    if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) {
-      throw error;
-    }
+    if (!isUniqueViolation(error)) throw error;
     await update();
   }
 }
