@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createGate, isTurn } from '../support/llm.js';
 import {
   CHAT_EVENTS,
-  createChat,
   isPart,
   isStatus,
   REPLICA_INTERVALS,
-  startReplicaCluster,
+  useReplicaCluster,
   textOf,
   type ChatEventData,
-  type ReplicaCluster,
 } from '../support/replica.js';
 
 /** Recovery may take stale-after plus one recovery period plus an acquire; this is generous. */
@@ -17,20 +15,13 @@ const RECOVERY_MARGIN_MS = 1_500;
 
 /** B9: a replica killed mid-turn; the other recovers the chat once it is stale and finishes it. */
 describe('replicas: kill -9 mid-turn (B9)', () => {
-  let cluster: ReplicaCluster;
-
-  beforeAll(async () => {
-    cluster = await startReplicaCluster([{ name: 'a' }, { name: 'b' }]);
-  });
-  afterAll(async () => {
-    await cluster?.close();
-  });
+  const ctx = useReplicaCluster([{ name: 'a' }, { name: 'b' }]);
 
   it('the surviving replica finishes the chat within CHAT_STALE_AFTER_MS, persisting nothing twice', async () => {
     const never = createGate();
     const retryHeld = createGate();
     const retryChunks = ['Recovered ', 'and ', 'finished.'];
-    cluster.llm.script(
+    ctx.cluster.llm.script(
       // The first worker streams two chunks and then waits for a release that never comes.
       {
         match: isTurn,
@@ -41,15 +32,11 @@ describe('replicas: kill -9 mid-turn (B9)', () => {
       // The retry on the survivor: held mid-stream until the test has looked at the snapshot.
       { match: isTurn, text: retryChunks, holdAfterChunks: 2, release: retryHeld.promise },
     );
-    const member = cluster.replicas['a']!.client(cluster.memberToken);
-    const chatId = await createChat(member, 'Survive a crash');
-    await cluster.llm.waitForRequests(1);
-    const { workerId, leaseEpoch } = await cluster.waitForChat(chatId, (chat) => !!chat.workerId);
-    const victim = Object.values(cluster.replicas).find((r) => r.workerId === workerId)!;
-    const survivor = Object.values(cluster.replicas).find((r) => r !== victim)!;
+    const { chatId, leaseEpoch, victim, survivor } =
+      await ctx.cluster.startOwnedChat('Survive a crash');
     expect(victim).toBeDefined();
 
-    const stream = survivor.client(cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
+    const stream = survivor.client(ctx.cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
       chatId,
     });
     try {
@@ -61,12 +48,12 @@ describe('replicas: kill -9 mid-turn (B9)', () => {
       const killedAt = Date.now();
       expect(await victim.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
-      await cluster.llm.waitForRequests(2, REPLICA_INTERVALS.CHAT_STALE_AFTER_MS * 4);
+      await ctx.cluster.llm.waitForRequests(2, REPLICA_INTERVALS.CHAT_STALE_AFTER_MS * 4);
       const recoveredAfterMs = Date.now() - killedAt;
       expect(recoveredAfterMs).toBeLessThan(
         REPLICA_INTERVALS.CHAT_STALE_AFTER_MS + RECOVERY_MARGIN_MS,
       );
-      const running = await cluster.chat(chatId);
+      const running = await ctx.cluster.chat(chatId);
       expect(running).toMatchObject({ status: 'RUNNING', workerId: survivor.workerId });
       expect(running.leaseEpoch).toBe(leaseEpoch + 1);
 
@@ -74,7 +61,7 @@ describe('replicas: kill -9 mid-turn (B9)', () => {
       await stream.waitFor(
         (event) => isPart(event) && event.chatEvents.messageId !== lostMessageId,
       );
-      const late = survivor.client(cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
+      const late = survivor.client(ctx.cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
         chatId,
       });
       try {
@@ -90,7 +77,7 @@ describe('replicas: kill -9 mid-turn (B9)', () => {
       }
       await stream.waitFor(isStatus('WAITING'));
 
-      const rows = await cluster.messages(chatId);
+      const rows = await ctx.cluster.messages(chatId);
       expect(rows.map((row) => row.role)).toEqual(['USER', 'ASSISTANT']);
       expect(textOf(rows[1]!.parts)).toBe(retryChunks.join(''));
       expect(rows.map((row) => row.id)).not.toContain(lostMessageId);
@@ -98,13 +85,13 @@ describe('replicas: kill -9 mid-turn (B9)', () => {
         .map((event) => event.chatEvents.message)
         .filter((message) => message !== undefined);
       expect(streamed.map((message) => message.id)).toEqual(rows.map((row) => row.id));
-      expect(await cluster.chat(chatId)).toEqual({
+      expect(await ctx.cluster.chat(chatId)).toEqual({
         status: 'WAITING',
         workerId: null,
         leaseEpoch: leaseEpoch + 1,
       });
       // The survivor's model call started from the persisted history only.
-      const retry = cluster.llm.requests.filter((request) => request.stream)[1]!.body;
+      const retry = ctx.cluster.llm.requests.filter((request) => request.stream)[1]!.body;
       expect(retry.messages.filter((message) => message.role !== 'system')).toEqual([
         expect.objectContaining({ role: 'user', content: 'Survive a crash' }),
       ]);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lastUserText, type ChatRequestBody } from '../../src/testing/fake-llm/index.js';
 import type { EventStream } from '../support/client.js';
 import { createGate, isTurn } from '../support/llm.js';
@@ -6,35 +6,28 @@ import {
   CHAT_EVENTS,
   createChat,
   isStatus,
-  startReplicaCluster,
+  useReplicaCluster,
   textOf,
   type ChatEventData,
-  type ReplicaCluster,
 } from '../support/replica.js';
 
 const CHATS = 10;
 
 /** B9: two daemons on one database never run one chat twice. */
 describe('replicas: never two workers on one chat (B9)', () => {
-  let cluster: ReplicaCluster;
+  // Small batches make the two daemons interleave their acquires on the same rows.
+  const env = { CHAT_ACQUIRE_BATCH: '2' };
 
-  beforeAll(async () => {
-    // Small batches make the two daemons interleave their acquires on the same rows.
-    const env = { CHAT_ACQUIRE_BATCH: '2' };
-    cluster = await startReplicaCluster([
-      { name: 'a', env },
-      { name: 'b', env },
-    ]);
-  });
-  afterAll(async () => {
-    await cluster?.close();
-  });
+  const ctx = useReplicaCluster([
+    { name: 'a', env },
+    { name: 'b', env },
+  ]);
 
   it('runs each of many chats created at once exactly once', async () => {
     const gate = createGate();
     const prompts = Array.from({ length: CHATS }, (_, index) => `task number ${index}`);
     // Every chat has its own answer, so a chat run twice or answered with another's script shows.
-    cluster.llm.script(
+    ctx.cluster.llm.script(
       ...prompts.map((prompt, index) => ({
         match: (body: ChatRequestBody) => isTurn(body) && lastUserText(body) === prompt,
         gate: gate.promise,
@@ -42,8 +35,8 @@ describe('replicas: never two workers on one chat (B9)', () => {
         chunkDelayMs: 5,
       })),
     );
-    const clients = [cluster.replicas['a']!, cluster.replicas['b']!].map((replica) =>
-      replica.client(cluster.memberToken),
+    const clients = [ctx.cluster.replicas['a']!, ctx.cluster.replicas['b']!].map((replica) =>
+      replica.client(ctx.cluster.memberToken),
     );
     const chatIds = await Promise.all(
       prompts.map((prompt, index) => createChat(clients[index % 2]!, prompt)),
@@ -53,8 +46,8 @@ describe('replicas: never two workers on one chat (B9)', () => {
     );
     try {
       // Both daemons compete for the batch while every turn is held at the model.
-      await cluster.llm.waitForRequests(CHATS, 20_000);
-      const running = await cluster.db.query<{ worker_id: string }>(
+      await ctx.cluster.llm.waitForRequests(CHATS, 20_000);
+      const running = await ctx.cluster.db.query<{ worker_id: string }>(
         `SELECT worker_id FROM chats WHERE id = ANY($1::uuid[]) AND status = 'RUNNING'`,
         [chatIds],
       );
@@ -72,22 +65,22 @@ describe('replicas: never two workers on one chat (B9)', () => {
         expect(streamed.map((message) => message.role)).toEqual(['USER', 'ASSISTANT']);
         expect(textOf(streamed[1]!.parts)).toBe(`Answer for ${index}.`);
 
-        const rows = await cluster.messages(chatId);
+        const rows = await ctx.cluster.messages(chatId);
         expect(rows.map((row) => row.role)).toEqual(['USER', 'ASSISTANT']);
         expect(textOf(rows[1]!.parts)).toBe(`Answer for ${index}.`);
         // Acquired once: the lease counter is bumped at every acquire.
-        expect(await cluster.chat(chatId)).toEqual({
+        expect(await ctx.cluster.chat(chatId)).toEqual({
           status: 'WAITING',
           workerId: null,
           leaseEpoch: 1,
         });
       }
-      const turnRequests = cluster.llm.requests.filter((request) => request.stream);
+      const turnRequests = ctx.cluster.llm.requests.filter((request) => request.stream);
       expect(turnRequests.map((request) => lastUserText(request.body)).sort()).toEqual(
         [...prompts].sort(),
       );
-      expect(cluster.llm.pending()).toBe(0);
-      const duplicates = await cluster.db.query(
+      expect(ctx.cluster.llm.pending()).toBe(0);
+      const duplicates = await ctx.cluster.db.query(
         `SELECT chat_id, role, parts::text, count(*) FROM chat_messages
          GROUP BY chat_id, role, parts::text HAVING count(*) > 1`,
       );

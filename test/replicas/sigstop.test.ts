@@ -4,7 +4,6 @@ import { TEST_REDIS_URL } from '../support/backend.js';
 import { createGate, isTurn } from '../support/llm.js';
 import {
   CHAT_EVENTS,
-  createChat,
   isPart,
   isStatus,
   REPLICA_INTERVALS,
@@ -46,12 +45,7 @@ describe('replicas: SIGSTOP past stale-after (B9)', () => {
       },
       { match: isTurn, text: survivorChunks },
     );
-    const member = cluster.replicas['a']!.client(cluster.memberToken);
-    const chatId = await createChat(member, 'Pause me');
-    await cluster.llm.waitForRequests(1);
-    const { workerId, leaseEpoch } = await cluster.waitForChat(chatId, (chat) => !!chat.workerId);
-    const victim = Object.values(cluster.replicas).find((r) => r.workerId === workerId)!;
-    const survivor = Object.values(cluster.replicas).find((r) => r !== victim)!;
+    const { chatId, leaseEpoch, victim, survivor } = await cluster.startOwnedChat('Pause me');
     const stream = survivor.client(cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
       chatId,
     });
@@ -88,12 +82,11 @@ describe('replicas: SIGSTOP past stale-after (B9)', () => {
       expect(await cluster.chat(chatId)).toEqual(finished);
       // Nothing landed in the stream either. Redis delivers in publish order, so once a later
       // event (this rename) reaches the subscriber, anything the zombie published would have too.
-      await member.query(
-        `mutation ($id: ID!) { updateChat(input: { id: $id, title: "t" }) { id } }`,
-        {
+      await survivor
+        .client(cluster.memberToken)
+        .query(`mutation ($id: ID!) { updateChat(input: { id: $id, title: "t" }) { id } }`, {
           id: chatId,
-        },
-      );
+        });
       await stream.waitFor((event) => event.chatEvents.__typename === 'TitleEvent');
       const afterWake = stream.events.slice(settledEvents).map((event) => event.chatEvents);
       expect(afterWake.filter((event) => event.__typename !== 'TitleEvent')).toEqual([]);

@@ -1,14 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createGate, isTurn } from '../support/llm.js';
 import {
   CHAT_EVENTS,
-  createChat,
   isPart,
   isStatus,
-  startReplicaCluster,
+  useReplicaCluster,
   textOf,
   type ChatEventData,
-  type ReplicaCluster,
 } from '../support/replica.js';
 
 /** B3: the exit must come within 10 s of SIGTERM. */
@@ -17,26 +15,20 @@ const VICTIM_SUBSCRIBERS = 3;
 
 /** B3: SIGTERM mid-turn hands the chat back (PENDING) with what it produced; another resumes. */
 describe('replicas: SIGTERM mid-turn (B3)', () => {
-  let cluster: ReplicaCluster;
+  // Back-to-back acquire ticks, so the SIGTERM lands while an acquire is in flight: the
+  // shutdown must then release only what that acquire took, not the turn still persisting.
+  const env = { CHAT_ACQUIRE_INTERVAL_MS: '2' };
 
-  beforeAll(async () => {
-    // Back-to-back acquire ticks, so the SIGTERM lands while an acquire is in flight: the
-    // shutdown must then release only what that acquire took, not the turn still persisting.
-    const env = { CHAT_ACQUIRE_INTERVAL_MS: '2' };
-    cluster = await startReplicaCluster([
-      { name: 'a', env },
-      { name: 'b', env },
-    ]);
-  });
-  afterAll(async () => {
-    await cluster?.close();
-  });
+  const ctx = useReplicaCluster([
+    { name: 'a', env },
+    { name: 'b', env },
+  ]);
 
   it('exits 0, returns the chat to PENDING with its partial output, and the other replica finishes it', async () => {
     const never = createGate();
     const partial = ['Partial ', 'output '];
     const resumed = ['Resumed ', 'elsewhere.'];
-    cluster.llm.script(
+    ctx.cluster.llm.script(
       {
         match: isTurn,
         text: [...partial, 'never sent'],
@@ -45,20 +37,16 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
       },
       { match: isTurn, text: resumed },
     );
-    const member = cluster.replicas['a']!.client(cluster.memberToken);
-    const chatId = await createChat(member, 'Shut down gracefully');
-    await cluster.llm.waitForRequests(1);
-    const { workerId, leaseEpoch } = await cluster.waitForChat(chatId, (chat) => !!chat.workerId);
-    const victim = Object.values(cluster.replicas).find((r) => r.workerId === workerId)!;
-    const survivor = Object.values(cluster.replicas).find((r) => r !== victim)!;
+    const { chatId, leaseEpoch, victim, survivor } =
+      await ctx.cluster.startOwnedChat('Shut down gracefully');
 
-    const stream = survivor.client(cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
+    const stream = survivor.client(ctx.cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
       chatId,
     });
     // Subscribers on the replica going away: their subscriptions are closed, and tearing them
     // down (each unsubscribes from Redis) must not race the shutdown into a non-zero exit.
     const onVictim = Array.from({ length: VICTIM_SUBSCRIBERS }, () =>
-      victim.client(cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, { chatId }),
+      victim.client(ctx.cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, { chatId }),
     );
     try {
       await Promise.all(onVictim.map((subscriber) => subscriber.waitFor(isPart)));
@@ -79,7 +67,7 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
       });
 
       // Back to PENDING, or already taken by the survivor under a new lease.
-      const afterExit = await cluster.chat(chatId);
+      const afterExit = await ctx.cluster.chat(chatId);
       if (afterExit.status === 'PENDING') {
         expect(afterExit).toMatchObject({ workerId: null, leaseEpoch });
       } else {
@@ -89,7 +77,7 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
       await stream.waitFor(isStatus('WAITING'));
 
       // The partial step is persisted once, and the survivor's turn continued from it.
-      const rows = await cluster.messages(chatId);
+      const rows = await ctx.cluster.messages(chatId);
       expect(rows.map((row) => row.role)).toEqual(['USER', 'ASSISTANT', 'ASSISTANT']);
       expect(rows[1]!.id).toBe(partialId);
       expect(textOf(rows[1]!.parts)).toBe(partial.join(''));
@@ -98,12 +86,12 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
         .map((event) => event.chatEvents.message)
         .filter((message) => message !== undefined);
       expect(streamed.map((message) => message.id)).toEqual(rows.map((row) => row.id));
-      expect(await cluster.chat(chatId)).toEqual({
+      expect(await ctx.cluster.chat(chatId)).toEqual({
         status: 'WAITING',
         workerId: null,
         leaseEpoch: leaseEpoch + 1,
       });
-      const turns = cluster.llm.requests.filter((request) => request.stream);
+      const turns = ctx.cluster.llm.requests.filter((request) => request.stream);
       expect(turns).toHaveLength(2);
       expect(turns[1]!.body.messages.at(-1)).toMatchObject({
         role: 'assistant',

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -212,10 +213,35 @@ export interface ReplicaCluster {
     predicate: (chat: ChatRow) => boolean,
     timeoutMs?: number,
   ): Promise<ChatRow>;
+  /**
+   * Creates a chat as the member and waits until a daemon owns it; returns which replica runs it
+   * (the victim of a crash/stop test) and another one (the survivor).
+   */
+  startOwnedChat(text: string): Promise<OwnedChat>;
   close(): Promise<void>;
 }
 
+export interface OwnedChat {
+  chatId: string;
+  workerId: string;
+  leaseEpoch: number;
+  victim: Replica;
+  survivor: Replica;
+}
+
 const POLL_INTERVAL_MS = 50;
+
+/** One cluster per test file: started before its tests, killed and dropped after them. */
+export function useReplicaCluster(specs: ReplicaSpec[]) {
+  const context = {} as { cluster: ReplicaCluster };
+  beforeAll(async () => {
+    context.cluster = await startReplicaCluster(specs);
+  });
+  afterAll(async () => {
+    await context.cluster?.close();
+  });
+  return context;
+}
 
 export async function startReplicaCluster(specs: ReplicaSpec[]): Promise<ReplicaCluster> {
   const backendEnv: BackendEnv = await createBackendEnv('services');
@@ -282,11 +308,27 @@ export async function startReplicaCluster(specs: ReplicaSpec[]): Promise<Replica
       if (!row) throw new Error(`chat ${chatId} not found`);
       return row;
     };
+    const waitForChat: ReplicaCluster['waitForChat'] = async (
+      chatId,
+      predicate,
+      timeoutMs = DEFAULT_LOG_TIMEOUT_MS,
+    ) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const row = await chat(chatId);
+        if (predicate(row)) return row;
+        if (Date.now() > deadline) {
+          throw new Error(`chat ${chatId} still ${JSON.stringify(row)} after ${timeoutMs} ms`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+      }
+    };
+    const memberToken = token.createApiToken.token;
     return {
       llm,
       replicas,
       adminToken,
-      memberToken: token.createApiToken.token,
+      memberToken,
       env,
       db,
       spawn: spawnOne,
@@ -299,16 +341,16 @@ export async function startReplicaCluster(specs: ReplicaSpec[]): Promise<Replica
         );
         return result.rows;
       },
-      async waitForChat(chatId, predicate, timeoutMs = DEFAULT_LOG_TIMEOUT_MS) {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const row = await chat(chatId);
-          if (predicate(row)) return row;
-          if (Date.now() > deadline) {
-            throw new Error(`chat ${chatId} still ${JSON.stringify(row)} after ${timeoutMs} ms`);
-          }
-          await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-        }
+      waitForChat,
+      async startOwnedChat(text) {
+        const member = first.client(memberToken);
+        const chatId = await createChat(member, text);
+        await llm.waitForRequests(1);
+        const { workerId, leaseEpoch } = await waitForChat(chatId, (row) => !!row.workerId);
+        const victim = Object.values(replicas).find((replica) => replica.workerId === workerId);
+        const survivor = Object.values(replicas).find((replica) => replica !== victim);
+        if (!victim || !survivor || !workerId) throw new Error(`no replica runs chat ${chatId}`);
+        return { chatId, workerId, leaseEpoch, victim, survivor };
       },
       close,
     };
