@@ -1,6 +1,10 @@
 import type { Deps } from '../deps.js';
 import { createLanguageModel, type LanguageModel } from '../llm/index.js';
-import { resolveProviderSettings, type ResolvedModelSettings } from '../providers/service.js';
+import {
+  findUsableModelConfig,
+  resolveProviderSettings,
+  type ResolvedModelSettings,
+} from '../providers/service.js';
 
 export interface ChatModel {
   settings: ResolvedModelSettings;
@@ -17,10 +21,7 @@ export async function resolveChatModel(
 ): Promise<ChatModel | null> {
   let settings = modelConfigId ? await resolveProviderSettings(deps, modelConfigId) : null;
   if (!settings) {
-    const fallback = await deps.prisma.modelConfig.findFirst({
-      where: { isDefault: true, enabled: true, deletedAt: null },
-      select: { id: true },
-    });
+    const fallback = await findUsableModelConfig(deps.prisma);
     settings = fallback ? await resolveProviderSettings(deps, fallback.id) : null;
   }
   return settings ? { settings, model: createLanguageModel(settings) } : null;

@@ -1,6 +1,7 @@
 import type { Deps, Viewer } from '../deps.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { isUuid } from '../db/ids.js';
+import type { PrismaClient } from '../db/client.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { ModelPrices, ProviderKind, ProviderSettings } from '../llm/index.js';
@@ -276,25 +277,25 @@ export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox'>) 
       return true;
     },
 
-    /**
-     * The model config a new chat should use: the given one, or the default when none is given;
-     * null when it does not exist or cannot be used (disabled or deleted, or its provider is).
-     */
-    findUsableModelConfig(modelConfigId?: string | null) {
-      if (modelConfigId != null) {
-        return isUuid(modelConfigId)
-          ? prisma.modelConfig.findFirst({ where: { id: modelConfigId, ...USABLE_MODEL_CONFIG } })
-          : Promise.resolve(null);
-      }
-      return prisma.modelConfig.findFirst({ where: { isDefault: true, ...USABLE_MODEL_CONFIG } });
-    },
-
     resolveProviderSettings: (modelConfigId: string) =>
       resolveProviderSettings(deps, modelConfigId),
   };
 }
 
 export type ProviderService = ReturnType<typeof createProviderService>;
+
+/**
+ * The model config a chat should use: the given one, or the default when none is given; null
+ * when it does not exist or cannot be used (disabled or deleted, or its provider is).
+ */
+export function findUsableModelConfig(prisma: PrismaClient, modelConfigId?: string | null) {
+  if (modelConfigId != null) {
+    return isUuid(modelConfigId)
+      ? prisma.modelConfig.findFirst({ where: { id: modelConfigId, ...USABLE_MODEL_CONFIG } })
+      : Promise.resolve(null);
+  }
+  return prisma.modelConfig.findFirst({ where: { isDefault: true, ...USABLE_MODEL_CONFIG } });
+}
 
 /**
  * For the daemon: everything needed to call a model config's model (with the provider's key
