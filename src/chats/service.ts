@@ -305,13 +305,13 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
       }
       if (input.labels) data.labels = validateLabels(input.labels);
       if (input.mode) data.mode = input.mode;
-      await loadChatForWrite(prisma, viewer, input.id);
+      // Another user's chat is NOT_FOUND before its model config is even looked at (B5).
+      const before = await loadChatForWrite(prisma, viewer, input.id);
       if (input.modelConfigId) {
         data.modelConfig = {
           connect: { id: await resolveChatModelConfigId(prisma, input.modelConfigId) },
         };
       }
-      const before = await loadChatForWrite(prisma, viewer, input.id);
       const chat = await prisma.chat.update({ where: { id: before.id }, data });
       await publish('chat updated', async () => {
         if (data.title !== undefined && chat.title !== before.title) await events.title(chat);
