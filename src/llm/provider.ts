@@ -1,5 +1,6 @@
 import { createAnthropicModel } from './anthropic.js';
 import { createOpenAiModel } from './openai.js';
+import { untilAborted } from './until-aborted.js';
 import type {
   LanguageModel,
   LanguageModelFactory,
@@ -25,5 +26,10 @@ export function createLanguageModel(
   settings: ProviderSettings,
   options: LanguageModelOptions = {},
 ): LanguageModel {
-  return FACTORIES[settings.kind](settings, options);
+  const model = FACTORIES[settings.kind](settings, options);
+  // Every provider's stream ends at once when its signal aborts (see until-aborted.ts).
+  return {
+    ...model,
+    stream: (req) => (req.signal ? untilAborted(model.stream(req), req.signal) : model.stream(req)),
+  };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { untilAborted } from '../../../src/daemon/loop.js';
+import { untilAborted } from '../../../src/llm/until-aborted.js';
 
 /** A stream that yields its items, then never settles again: it ignores any abort. */
 async function* deaf<T>(items: T[]): AsyncGenerator<T> {
