@@ -8,6 +8,8 @@ const require = createRequire(import.meta.url);
 // - embedded / services: the same integration suite against PGlite + in-process pub/sub and
 //   against Postgres + Redis (test/support/backend.ts reads TEST_BACKEND);
 // - replicas: several server processes on one Postgres + Redis, so services only.
+// test/security/ holds the attack tests (issue #8): unit/ (no backend), api/ (both backends) and
+// services/ (Redis faults and other attacks that need Postgres + Redis).
 export default defineConfig({
   // graphql-js must be one module instance: Pothos and Yoga load its CommonJS entry, while Vite
   // would resolve our own `import 'graphql'` to the ESM one ("Cannot use GraphQLScalarType from
@@ -18,12 +20,18 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/security/unit/**/*.test.ts'],
+        },
+      },
       {
         extends: true,
         test: {
           name: 'embedded',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/security/api/**/*.test.ts'],
           env: { TEST_BACKEND: 'embedded' },
         },
       },
@@ -31,7 +39,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'services',
-          include: ['test/integration/**/*.test.ts', 'test/replicas/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/security/api/**/*.test.ts',
+            'test/replicas/**/*.test.ts',
+            'test/security/services/**/*.test.ts',
+          ],
           env: { TEST_BACKEND: 'services' },
         },
       },
