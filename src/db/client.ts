@@ -16,6 +16,11 @@ export interface Database {
   readonly prisma: PrismaClient;
   /** Throws when the database cannot answer (readiness probe). */
   ping(): Promise<void>;
+  /**
+   * SQL statements sent to the database since it was opened (BEGIN and COMMIT included, the
+   * migration excluded): `/metrics` and the round-trip regression tests read it.
+   */
+  statementCount(): number;
   close(): Promise<void>;
 }
 
@@ -45,16 +50,22 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
   } finally {
     await migrationClient.end();
   }
-  const prisma = new PrismaClient({
-    adapter: new PrismaPg({ connectionString, max: poolSize }),
-  });
+  const counter = { statements: 0 };
+  const pool = new pg.Pool({ connectionString, max: poolSize });
+  // Every statement, pooled or in a transaction, goes through some pooled client's query().
+  pool.on('connect', (client) => countClientQueries(client, counter));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: 'postgres',
     prisma,
     ping: async () => {
       await prisma.$queryRawUnsafe('SELECT 1');
     },
-    close: () => prisma.$disconnect(),
+    statementCount: () => counter.statements,
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    },
   };
 }
 
@@ -62,6 +73,8 @@ async function openPglite(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
   await migrate(pgliteExecutor(pglite), { advisoryLock: false });
+  const counter = { statements: 0 };
+  countPgliteQueries(pglite, counter);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     kind: 'pglite',
@@ -69,10 +82,71 @@ async function openPglite(dataDir: string): Promise<Database> {
     ping: async () => {
       await pglite.query('SELECT 1');
     },
+    statementCount: () => counter.statements,
     close: async () => {
       await prisma.$disconnect();
       await pglite.close();
     },
+  };
+}
+
+interface StatementCounter {
+  statements: number;
+}
+
+/** Counts each query() of a pooled pg client: one call is one statement on the wire. */
+function countClientQueries(client: pg.PoolClient, counter: StatementCounter) {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    counter.statements++;
+    return query(...args);
+  };
+}
+
+/**
+ * PGlite's public query/exec, and its transactions (which send BEGIN and COMMIT or ROLLBACK
+ * themselves, so one transaction counts those two plus what runs in it, as on Postgres).
+ */
+function countPgliteQueries(db: PGlite, counter: StatementCounter) {
+  const query = db.query.bind(db);
+  const exec = db.exec.bind(db);
+  const transaction = db.transaction.bind(db);
+  db.query = (...args) => {
+    counter.statements++;
+    return query(...args);
+  };
+  db.exec = (...args) => {
+    counter.statements++;
+    return exec(...args);
+  };
+  db.transaction = (callback) => {
+    counter.statements += 2;
+    return transaction((tx) => {
+      const txQuery = tx.query.bind(tx);
+      const txExec = tx.exec.bind(tx);
+      const txSql = tx.sql.bind(tx);
+      const txRollback = tx.rollback.bind(tx);
+      return callback({
+        ...tx,
+        get closed() {
+          return tx.closed;
+        },
+        query: (...args) => {
+          counter.statements++;
+          return txQuery(...args);
+        },
+        exec: (...args) => {
+          counter.statements++;
+          return txExec(...args);
+        },
+        sql: (...args) => {
+          counter.statements++;
+          return txSql(...args);
+        },
+        // The ROLLBACK replaces the COMMIT counted up front.
+        rollback: txRollback,
+      });
+    });
   };
 }
 

@@ -54,7 +54,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       databaseUrl: config.DATABASE_URL,
       pgliteDataDir: `${config.DATA_DIR}/pglite`,
     });
-    pubsub = await openPubSub(config.REDIS_URL);
+    pubsub = await openPubSub(config.REDIS_URL, logger);
     const secretKey = await resolveSecretKey(config.SECRET_KEY, config.DATA_DIR);
     deps = {
       prisma: database.prisma,
@@ -90,6 +90,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
 
     httpServer = createServer((req, res) => {
       if (req.url === '/healthz') return plain(res, 200, 'ok');
+      if (req.url === '/metrics') return plain(res, 200, metricsText(db, daemon));
       if (req.url === '/readyz') {
         Promise.all([db.ping(), bus.ping()]).then(
           () => plain(res, 200, 'ready'),
@@ -193,6 +194,22 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       return workspaces;
     },
   };
+}
+
+/**
+ * Prometheus text for the benchmark and operators: the statement counter makes round trips per
+ * turn measurable, the process figures make CPU per turn measurable from outside.
+ */
+function metricsText(db: Database, daemon: Daemon | undefined) {
+  const cpu = process.cpuUsage();
+  const lines = [
+    ['agentgraph_sql_statements_total', 'counter', db.statementCount()],
+    ['agentgraph_chats_running', 'gauge', daemon?.running().length ?? 0],
+    ['process_cpu_user_seconds_total', 'counter', cpu.user / 1e6],
+    ['process_cpu_system_seconds_total', 'counter', cpu.system / 1e6],
+    ['process_resident_memory_bytes', 'gauge', process.memoryUsage.rss()],
+  ] as const;
+  return lines.map(([name, type, value]) => `# TYPE ${name} ${type}\n${name} ${value}\n`).join('');
 }
 
 function plain(res: ServerResponse, status: number, body: string) {
