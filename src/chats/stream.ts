@@ -21,6 +21,9 @@ export type StreamedChatEvent =
   | Exclude<ChatEventPayload, { __typename: 'MessageEvent' }>
   | { __typename: 'MessageEvent'; chatId: string; message: ChatMessage };
 
+/** Queued when pub/sub resumed after an outage: re-read messages, status and streamed parts. */
+const RESYNC = Symbol('resync');
+
 /** A subscriber this far behind is cut off with an ErrorEvent; it resumes with afterMessageId. */
 export const MAX_PENDING_LIVE_EVENTS = 50_000;
 
@@ -39,14 +42,24 @@ export async function* streamChatEvents(
   options: StreamChatEventsOptions,
 ): AsyncGenerator<StreamedChatEvent> {
   const { prisma, pubsub, chatId, signal } = options;
-  const live: ChatEventPayload[] = [];
+  const live: (ChatEventPayload | typeof RESYNC)[] = [];
   let wake: (() => void) | null = null;
   let overflowed = false;
-  const unsubscribe = await pubsub.subscribe(topics.chatEvents(chatId), (event) => {
-    if (live.length >= MAX_PENDING_LIVE_EVENTS) overflowed = true;
-    else live.push(event);
-    wake?.();
-  });
+  const unsubscribe = await pubsub.subscribe(
+    topics.chatEvents(chatId),
+    (event) => {
+      if (live.length >= MAX_PENDING_LIVE_EVENTS) overflowed = true;
+      else live.push(event);
+      wake?.();
+    },
+    {
+      // The broker blinked: whatever was published meanwhile is lost, so re-read the database.
+      onResume: () => {
+        live.push(RESYNC);
+        wake?.();
+      },
+    },
+  );
 
   const onAbort = () => wake?.();
   signal.addEventListener('abort', onAbort);
@@ -99,6 +112,24 @@ export async function* streamChatEvents(
       if (!event) {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
+        continue;
+      }
+      if (event === RESYNC) {
+        yield* await newMessages();
+        const current = await prisma.chat.findUnique({
+          where: { id: chatId },
+          select: { status: true, lastError: true },
+        });
+        if (
+          current &&
+          (lastStatus.status !== current.status || lastStatus.lastError !== current.lastError)
+        ) {
+          lastStatus = { status: current.status, lastError: current.lastError };
+          yield { __typename: 'StatusEvent', chatId, ...lastStatus };
+        }
+        for (const part of await pubsub.streamBuffer.read(chatId)) {
+          if (freshPart(part)) yield part;
+        }
         continue;
       }
       switch (event.__typename) {

@@ -1,11 +1,14 @@
 import { createInProcessPubSub } from './in-process.js';
+import type { Logger } from '../logger.js';
 import type { PubSub } from './pubsub.js';
 import { createRedisPubSub } from './redis.js';
 
-export type { PubSub, Unsubscribe } from './pubsub.js';
+export type { PubSub, SubscribeOptions, Unsubscribe } from './pubsub.js';
+export { RedisUnavailableError } from './redis.js';
 export { topics } from './topics.js';
 export type * from './payloads.js';
 
-export function openPubSub(redisUrl: string | undefined): Promise<PubSub> {
-  return redisUrl ? createRedisPubSub(redisUrl) : Promise.resolve(createInProcessPubSub());
+/** Redis when REDIS_URL is set (rejects naming REDIS_URL when unreachable), else in-process. */
+export function openPubSub(redisUrl: string | undefined, logger?: Logger): Promise<PubSub> {
+  return redisUrl ? createRedisPubSub(redisUrl, logger) : Promise.resolve(createInProcessPubSub());
 }
