@@ -46,13 +46,17 @@ export function createWaitAgentTool(deps: Deps): Tool {
           MAX_TIMEOUT_SECONDS,
         ) * 1000;
 
-      let wake: () => void = () => undefined;
+      // Level-triggered: a StatusEvent only marks the child "changed". The mark is cleared before
+      // each read, so an event that lands while the read is in flight is seen by the wait right
+      // after it, instead of waking a promise nobody awaits any more (a lost wake-up).
+      const changes = createChangeLatch(context.signal);
       const unsubscribe = await pubsub.subscribe(topics.chatEvents(child.id), (event) => {
-        if (event.__typename === 'StatusEvent') wake();
+        if (event.__typename === 'StatusEvent') changes.mark();
       });
       const deadline = Date.now() + timeoutMs;
       try {
         for (;;) {
+          changes.clear();
           const current = await prisma.chat.findUniqueOrThrow({ where: { id: child.id } });
           if (!BUSY.has(current.status)) {
             if (current.status === 'ERROR') {
@@ -75,18 +79,10 @@ export function createWaitAgentTool(deps: Deps): Tool {
               status: current.status,
             });
           }
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, remaining);
-            const done = () => {
-              clearTimeout(timer);
-              context.signal.removeEventListener('abort', done);
-              resolve();
-            };
-            wake = done;
-            context.signal.addEventListener('abort', done, { once: true });
-          });
+          await changes.wait(remaining);
         }
       } finally {
+        changes.dispose();
         await unsubscribe();
       }
     },
@@ -100,4 +96,39 @@ export function createWaitAgentTool(deps: Deps): Tool {
     const text = message ? partsText(readParts(message.contentVersion, message.parts)) : '';
     return text.slice(0, AGENT_REPORT_MAX_CHARS);
   }
+}
+
+/**
+ * A "something changed" flag with a bounded wait: `wait` returns at once when the flag was set
+ * since the last `clear`, otherwise when it is set, the signal aborts or `ms` pass. One abort
+ * listener for the latch's life, not one per wait.
+ */
+export function createChangeLatch(signal: AbortSignal) {
+  let changed = false;
+  let wakeWaiter: (() => void) | undefined;
+  const mark = () => {
+    changed = true;
+    wakeWaiter?.();
+  };
+  signal.addEventListener('abort', mark, { once: true });
+  return {
+    mark,
+    clear() {
+      changed = false;
+    },
+    async wait(ms: number): Promise<void> {
+      if (changed || signal.aborted) return;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        wakeWaiter = resolve;
+        timer = setTimeout(resolve, ms);
+      });
+      clearTimeout(timer);
+      wakeWaiter = undefined;
+    },
+    dispose() {
+      signal.removeEventListener('abort', mark);
+      wakeWaiter?.();
+    },
+  };
 }
