@@ -21,12 +21,15 @@ describe('public contract', () => {
     expect(breaking.map((change) => `${change.type}: ${change.description}`)).toEqual([]);
   });
 
-  it('keeps the repository copy equal to the shared contract when one exists', () => {
-    // A user's clone has no ../shared; where it exists, a changed contract must be noticed.
-    if (!existsSync(SHARED_CONTRACT)) {
-      expect(existsSync(CONTRACT_COPY)).toBe(true);
-      return;
-    }
-    expect(readFileSync(CONTRACT_COPY, 'utf8')).toBe(readFileSync(SHARED_CONTRACT, 'utf8'));
+  it('keeps a repository copy of the contract', () => {
+    expect(readFileSync(CONTRACT_COPY, 'utf8')).toContain('type Query');
   });
+
+  // A user's clone has no ../shared: there the comparison is a visible skip, not a silent pass.
+  it.skipIf(!existsSync(SHARED_CONTRACT))(
+    'keeps the repository copy equal to the shared contract',
+    () => {
+      expect(readFileSync(CONTRACT_COPY, 'utf8')).toBe(readFileSync(SHARED_CONTRACT, 'utf8'));
+    },
+  );
 });
