@@ -19,6 +19,7 @@ import type { ToolContext } from '../tools/tool.js';
 import type { TitleService } from '../chats/title-service.js';
 import { runAgentLoop, type LoopCallbacks, type LoopOutcome } from './loop.js';
 import { buildPrompt } from './prompt.js';
+import { storableJson } from '../text/storable.js';
 import type { CompactionHook } from './compaction.js';
 
 /** Why a turn's signal was aborted; decides the chat's status at the end (ARCHITECTURE.md). */
@@ -250,7 +251,9 @@ export async function insertMessage(tx: Prisma.TransactionClient, message: NewMe
       id: message.id,
       chatId: message.chatId,
       role: message.role,
-      parts: message.parts as unknown as Prisma.InputJsonValue,
+      // The one place the daemon stores parts: NUL and lone surrogates (tool output, model
+      // output) become U+FFFD here, or Postgres would fail the whole turn (src/text/storable.ts).
+      parts: storableJson(message.parts) as unknown as Prisma.InputJsonValue,
       contentVersion: CONTENT_VERSION,
       modelConfigId: message.modelConfigId,
       inputTokens: message.usage?.inputTokens ?? 0,
