@@ -16,6 +16,7 @@
 export const REPLACEMENT_CHARACTER = '\uFFFD';
 
 /** Matches what needs replacing; the fast path for the (usual) clean string is one test(). */
+// eslint-disable-next-line no-control-regex -- matching NUL is this module's whole purpose
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
 
