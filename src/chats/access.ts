@@ -8,10 +8,18 @@ type Db = PrismaClient | Prisma.TransactionClient;
 /**
  * B5: a member reaches only their own chats; an admin may read every chat but changes only their
  * own. Anything else is NOT_FOUND, exactly like a chat that does not exist.
+ *
+ * The chat when the viewer may read it, else null: a missing chat and another user's chat look
+ * the same. Database failures still throw (an outage must not read as "no such chat").
  */
-export async function loadChatForRead(db: Db, viewer: Viewer, id: string) {
+export async function findChatForRead(db: Db, viewer: Viewer, id: string) {
   const chat = isUuid(id) ? await db.chat.findFirst({ where: { id, deletedAt: null } }) : null;
-  if (!chat || (chat.ownerId !== viewer.id && !isAdmin(viewer))) throw notFound('Chat');
+  return chat && (chat.ownerId === viewer.id || isAdmin(viewer)) ? chat : null;
+}
+
+export async function loadChatForRead(db: Db, viewer: Viewer, id: string) {
+  const chat = await findChatForRead(db, viewer, id);
+  if (!chat) throw notFound('Chat');
   return chat;
 }
 

@@ -1,8 +1,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import { loadChatForRead } from '../../chats/access.js';
+import { findChatForRead } from '../../chats/access.js';
 import { labelsToList } from '../../chats/labels.js';
 import { encodeChatCursor, listChatIds } from '../../chats/list.js';
-import { isUuid } from '../../db/ids.js';
 import { builder } from '../builder.js';
 import { QueuedMessageType } from './messages.js';
 import { NodeInterface, registerNodeLoader } from './node.js';
@@ -138,9 +137,7 @@ export const ChatType = builder.prismaObject('Chat', {
   }),
 });
 
-registerNodeLoader('Chat', async (ctx, id) =>
-  isUuid(id) ? loadChatForRead(ctx.prisma, ctx.viewer, id).catch(() => null) : null,
-);
+registerNodeLoader('Chat', async (ctx, id) => findChatForRead(ctx.prisma, ctx.viewer, id));
 
 const ChatFilterInput = builder.inputType('ChatFilter', {
   fields: (t) => ({
@@ -160,7 +157,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, { id }, ctx) => {
       const nested = hasSelection(query);
-      const chat = await loadChatForRead(ctx.prisma, ctx.viewer, id).catch(() => null);
+      const chat = await findChatForRead(ctx.prisma, ctx.viewer, id);
       if (!chat || !nested) return chat;
       return ctx.prisma.chat.findUnique({ ...query, where: { id: chat.id } });
     },

@@ -8,7 +8,7 @@ import type {
 } from '../../chats/parts.js';
 import { readParts } from '../../chats/parts.js';
 import { toMessagePayload } from '../../chats/events.js';
-import { loadChatForRead } from '../../chats/access.js';
+import { findChatForRead } from '../../chats/access.js';
 import { parseBigIntId } from '../../db/ids.js';
 import { builder } from '../builder.js';
 import { NodeInterface, registerNodeLoader } from './node.js';
@@ -106,7 +106,7 @@ registerNodeLoader('ChatMessage', async (ctx, id) => {
     ? await ctx.prisma.chatMessage.findFirst({ where: { id: messageId, deleted: false } })
     : null;
   if (!message) return null;
-  const readable = await loadChatForRead(ctx.prisma, ctx.viewer, message.chatId).catch(() => null);
+  const readable = await findChatForRead(ctx.prisma, ctx.viewer, message.chatId);
   return readable ? message : null;
 });
 
