@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 
@@ -6,6 +6,14 @@ import { buildProcessEnv } from './environment.js';
 import { AgentRequestError, badRequest, errnoCode, fsRequestError, notFound } from './errors.js';
 import { HeadTailBuffer } from './head-tail-buffer.js';
 import type { Workspace } from './paths.js';
+import {
+  BWRAP,
+  BWRAP_STATUS_FD,
+  STATUS_FD,
+  bwrapArgs,
+  decodeShellStatus,
+  type ResolvedSandbox,
+} from './sandbox.js';
 import type {
   ProcessInfo,
   ProcessOutputResponse,
@@ -42,14 +50,22 @@ export interface ProcessManagerOptions {
   agentEnv: Readonly<Record<string, string>>;
   /** PATH handed to processes. */
   path: string | undefined;
+  /** How commands run: inside bwrap, or directly as children of the agent. */
+  sandbox: ResolvedSandbox;
 }
 
 interface ManagedProcess {
   id: string;
   command: string;
   workdir: string;
-  /** Also the process group id: every process is started as a group leader. */
+  /**
+   * The process group signals go to: the shell's own pid when unsandboxed (started as a group
+   * leader), the sandbox init's host pid when sandboxed (bwrap's --new-session makes it the
+   * leader). Undefined until known, and for a process that never started.
+   */
   pid: number | undefined;
+  /** Resolves once `pid` is known or the process has ended (whichever is first). */
+  ready: Promise<void>;
   startedAt: number;
   endedAt: number | undefined;
   running: boolean;
@@ -117,6 +133,7 @@ export class ProcessManager {
 
     this.pruneGroups();
     const managed = this.spawn(request, cwd);
+    await managed.ready;
     if (request.background) return { id: managed.id, running: true };
 
     await waitAtMost(managed.finished, request.timeoutMs ?? DEFAULT_FOREGROUND_TIMEOUT_MS);
@@ -186,19 +203,36 @@ export class ProcessManager {
       agentEnv: this.options.agentEnv,
       requestEnv: request.env,
     });
-    const child = spawn(SHELL, ['-c', request.command], {
-      cwd,
-      env,
-      detached: true, // own process group, so -pid reaches grandchildren
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { sandbox } = this.options;
+    const sandboxed = sandbox.kind === 'bwrap';
+    const child = sandboxed
+      ? spawn(
+          BWRAP,
+          bwrapArgs(sandbox.policy, {
+            root: this.options.workspace.root,
+            cwd,
+            command: request.command,
+          }),
+          // fd 3: the sandbox init's "exit N"; fd 4: bwrap's JSON status with the init's pid.
+          { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] },
+        )
+      : spawn(SHELL, ['-c', request.command], {
+          cwd,
+          env,
+          detached: true, // own process group, so -pid reaches grandchildren
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
 
     let finish: () => void = () => undefined;
+    let becomeReady: () => void = () => undefined;
     const managed: ManagedProcess = {
       id: randomUUID(),
       command: request.command,
       workdir: cwd,
-      pid: child.pid,
+      pid: undefined,
+      ready: new Promise<void>((resolve) => {
+        becomeReady = resolve;
+      }),
       startedAt: Date.now(),
       endedAt: undefined,
       running: true,
@@ -211,7 +245,16 @@ export class ProcessManager {
       timers: [],
     };
     this.processes.set(managed.id, managed);
-    if (child.pid !== undefined) this.liveGroups.add(child.pid);
+    // Sandboxed, signals can be sent once bwrap has told the init's pid and the init has said it
+    // started the command; unsandboxed, at once.
+    let initStarted = !sandboxed;
+    const setGroup = (pgid: number) => {
+      managed.pid = pgid;
+      this.liveGroups.add(pgid);
+      this.scheduleKill(managed, request.killAfterMs);
+      if (initStarted) becomeReady();
+    };
+    if (!sandboxed && child.pid !== undefined) setGroup(child.pid);
 
     const markFinished = () => {
       if (!managed.running) return;
@@ -221,39 +264,79 @@ export class ProcessManager {
       managed.timers.forEach(clearTimeout);
       managed.timers = [];
       this.trimHistory();
+      becomeReady();
       finish();
     };
-
-    child.stdout.on('data', (chunk: Buffer) => managed.output.write(chunk, 'stdout'));
-    child.stderr.on('data', (chunk: Buffer) => managed.output.write(chunk, 'stderr'));
-    child.on('error', (error) => {
-      // Only a failed spawn leaves no pid; errors sending signals later are not the command's.
-      if (child.pid !== undefined) return;
-      managed.output.write(`agentgraph-agent: could not start ${SHELL}: ${error.message}\n`);
-      markFinished();
-    });
-    child.on('exit', (code, signal) => {
-      managed.exitCode = code;
+    let exitSeen = false;
+    const onExit = (exitCode: number | null, signal: string | null) => {
+      if (exitSeen) return;
+      exitSeen = true;
+      managed.exitCode = exitCode;
       managed.signal = signal;
       managed.endedAt = Date.now();
       const drain = setTimeout(markFinished, STDIO_DRAIN_GRACE_MS);
       drain.unref();
       managed.timers.push(drain);
-    });
-    child.on('close', markFinished);
+    };
 
-    if (request.killAfterMs !== undefined && child.pid !== undefined) {
-      const pgid = child.pid;
-      const term = setTimeout(() => {
+    child.stdout?.on('data', (chunk: Buffer) => managed.output.write(chunk, 'stdout'));
+    child.stderr?.on('data', (chunk: Buffer) => managed.output.write(chunk, 'stderr'));
+    child.on('error', (error) => {
+      // Only a failed spawn leaves no pid; errors sending signals later are not the command's.
+      if (child.pid !== undefined) return;
+      const program = sandboxed ? BWRAP : SHELL;
+      managed.output.write(`agentgraph-agent: could not start ${program}: ${error.message}\n`);
+      markFinished();
+    });
+    if (sandboxed) {
+      onLines(child, STATUS_FD, (line) => {
+        if (line === 'started') {
+          initStarted = true;
+          if (managed.pid !== undefined) becomeReady();
+          return;
+        }
+        const status = /^exit (\d+)$/.exec(line);
+        if (status) {
+          const decoded = decodeShellStatus(Number(status[1]));
+          onExit(decoded.exitCode, decoded.signal);
+        }
+      });
+      onLines(child, BWRAP_STATUS_FD, (line) => {
+        const pid = childPidOf(line);
+        if (pid !== undefined && managed.pid === undefined && managed.running) setGroup(pid);
+      });
+      // bwrap itself exits once the whole sandbox is empty. Without an "exit" line first, the init
+      // was killed (SIGKILL to the group) or bwrap failed to set up; its status says which.
+      child.on('exit', (code, signal) => {
+        if (code !== null) {
+          const decoded = decodeShellStatus(code);
+          onExit(decoded.exitCode, decoded.signal);
+        } else {
+          onExit(null, signal);
+        }
+      });
+    } else {
+      child.on('exit', (code, signal) => onExit(code, signal));
+    }
+    child.on('close', markFinished);
+    return managed;
+  }
+
+  /** SIGTERM at killAfterMs, SIGKILL KILL_GRACE_MS later, to the process's whole group. */
+  private scheduleKill(managed: ManagedProcess, killAfterMs: number | undefined): void {
+    const pgid = managed.pid;
+    if (killAfterMs === undefined || pgid === undefined) return;
+    const term = setTimeout(
+      () => {
         signalGroup(pgid, 'SIGTERM');
         const kill = setTimeout(() => signalGroup(pgid, 'SIGKILL'), KILL_GRACE_MS);
         kill.unref();
         managed.timers.push(kill);
-      }, request.killAfterMs);
-      term.unref();
-      managed.timers.push(term);
-    }
-    return managed;
+      },
+      killAfterMs - (Date.now() - managed.startedAt),
+    );
+    term.unref();
+    managed.timers.push(term);
   }
 
   private outputOf(managed: ManagedProcess): ProcessOutputResponse {
@@ -286,4 +369,33 @@ export class ProcessManager {
       if (!signalGroup(pgid, 0)) this.liveGroups.delete(pgid);
     }
   }
+}
+
+/** Calls `onLine` for each line the child writes on its extra pipe `fd`. */
+function onLines(child: ChildProcess, fd: number, onLine: (line: string) => void): void {
+  const stream = child.stdio[fd];
+  if (!stream || !('on' in stream)) return;
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      onLine(pending.slice(0, newline).trim());
+      pending = pending.slice(newline + 1);
+    }
+  });
+}
+
+/** The "child-pid" of one line of bwrap's --json-status-fd output, if it has one. */
+function childPidOf(line: string): number | undefined {
+  try {
+    const status: unknown = JSON.parse(line);
+    if (typeof status === 'object' && status !== null && 'child-pid' in status) {
+      const pid = status['child-pid'];
+      if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0) return pid;
+    }
+  } catch {
+    // Not JSON: bwrap writes one object per line, so this is a partial or foreign line.
+  }
+  return undefined;
 }

@@ -1,12 +1,20 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 
 import { AgentRequestError, badRequest } from './errors.js';
 import { editFiles, listDirectory, readFile, writeFile } from './files.js';
 import { isAuthorized, readJson, sendError, sendJson } from './http.js';
 import { Workspace } from './paths.js';
 import { DEFAULT_MAX_PROCESSES, MAX_WAIT_MS, ProcessManager } from './processes.js';
+import { FALLBACK_PATH } from './environment.js';
 import { API_PREFIX, type HealthResponse } from './protocol.js';
+import {
+  DEFAULT_SANDBOX_SETTINGS,
+  resolveSandbox,
+  type ResolvedSandbox,
+  type SandboxSettings,
+} from './sandbox.js';
 import {
   editFilesSchema,
   envSchema,
@@ -36,11 +44,18 @@ export interface WorkspaceAgentOptions {
    * environment, see environment.ts). Requests can add and override more.
    */
   env?: Record<string, string>;
+  /**
+   * How commands are isolated (sandbox.ts). Default: mode auto (bwrap when it works), network
+   * none, DEFAULT_LIMITS. Mode bwrap makes the start fail when bwrap does not work.
+   */
+  sandbox?: SandboxSettings;
 }
 
 export interface WorkspaceAgent {
   /** Base URL, e.g. http://127.0.0.1:43125 (routes live under /api/v0). */
   url: string;
+  /** How this agent runs commands (bwrap, or unsandboxed and why). */
+  sandbox: ResolvedSandbox;
   /** Stops listening, drops open connections and SIGKILLs every process group it started. */
   close(): Promise<void>;
 }
@@ -106,11 +121,13 @@ export async function startWorkspaceAgent(options: WorkspaceAgentOptions): Promi
   if (options.token.length === 0) throw new Error('startWorkspaceAgent: token must not be empty');
   const agentEnv = envSchema.parse(options.env ?? {});
   const workspace = await Workspace.open(options.root);
+  const sandbox = resolveSandbox(options.sandbox ?? DEFAULT_SANDBOX_SETTINGS);
   const processes = new ProcessManager({
     workspace,
     maxProcesses: options.maxProcesses ?? DEFAULT_MAX_PROCESSES,
     agentEnv,
-    path: process.env.PATH,
+    path: sandbox.kind === 'bwrap' ? sandboxPath() : process.env.PATH,
+    sandbox,
   });
   const routes = buildRoutes(workspace, processes);
 
@@ -153,6 +170,7 @@ export async function startWorkspaceAgent(options: WorkspaceAgentOptions): Promi
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${address.port}`,
+    sandbox,
     close: () =>
       (closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -161,4 +179,15 @@ export async function startWorkspaceAgent(options: WorkspaceAgentOptions): Promi
         await stopped;
       })()),
   };
+}
+
+/**
+ * PATH inside the sandbox: the system directories (all that is mounted there) plus node's own,
+ * not the agent's PATH, whose entries (node_modules/.bin of the checkout, $HOME tools) are not
+ * mounted and would only point at nothing.
+ */
+function sandboxPath(): string {
+  const nodeDir = path.dirname(process.execPath);
+  const entries = FALLBACK_PATH.split(':');
+  return (entries.includes(nodeDir) ? entries : [...entries, nodeDir]).join(':');
 }

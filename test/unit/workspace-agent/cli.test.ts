@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { WorkspaceAgentClient } from '../../../src/workspace/agent-client.js';
-import { TEST_TOKEN, waitForOutput, waitUntilDead } from './support.js';
+import {
+  TEST_TOKEN,
+  uniqueSleep,
+  waitForHostPid,
+  waitForOutput,
+  waitUntilDead,
+} from './support.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/agentgraph-agent.mjs', import.meta.url));
 const LISTENING = /listening on (http:\/\/\S+)/;
@@ -75,12 +81,13 @@ describe('agentgraph-agent command', () => {
     await client.writeFile({ path: 'hello.txt', content: 'hi\n' });
     expect(await fs.readFile(path.join(root, 'hello.txt'), 'utf8')).toBe('hi\n');
 
+    const sleep = uniqueSleep();
     const started = await client.startProcess({
-      command: 'sleep 1000 & echo $!; wait',
+      command: `${sleep.command} & echo $!; wait`,
       background: true,
     });
-    const { output } = await waitForOutput(client, started.id, (o) => /\d+\n/.test(o.output));
-    const grandchild = Number(/(\d+)/.exec(output)?.[1]);
+    await waitForOutput(client, started.id, (o) => /\d+\n/.test(o.output));
+    const grandchild = await waitForHostPid(sleep.argv);
 
     child.kill('SIGTERM');
     expect((await exited).code).toBe(0);

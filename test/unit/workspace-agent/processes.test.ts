@@ -8,7 +8,9 @@ import {
   isAlive,
   startAgentFixture,
   TEST_TOKEN,
+  uniqueSleep,
   waitForExit,
+  waitForHostPid,
   waitForOutput,
   waitUntilDead,
   type AgentFixture,
@@ -77,10 +79,12 @@ describe('foreground processes', () => {
 
   it('does not wait for a backgrounded grandchild holding the output open', async () => {
     const fixture = await agentFor();
-    const result = await fixture.client.startProcess({ command: 'sleep 1000 & echo $!' });
+    const sleep = uniqueSleep();
+    const result = await fixture.client.startProcess({ command: `${sleep.command} & echo $!` });
     expect(result).toMatchObject({ running: false, exitCode: 0 });
     if (!('output' in result)) throw new Error('expected output');
-    const grandchild = firstNumber(result.output);
+    expect(firstNumber(result.output)).toBeGreaterThan(0);
+    const grandchild = await waitForHostPid(sleep.argv);
     expect(isAlive(grandchild)).toBe(true);
 
     // Closing the agent kills the group even though its leader has already exited.
@@ -118,12 +122,13 @@ describe('background processes and signals', () => {
 
   it('signals the whole group, so a grandchild dies with its parent', async () => {
     const { client } = await agentFor();
+    const sleep = uniqueSleep();
     const started = await client.startProcess({
-      command: 'sleep 1000 & echo $!; wait',
+      command: `${sleep.command} & echo $!; wait`,
       background: true,
     });
-    const withPid = await waitForOutput(client, started.id, (o) => /\d+\n/.test(o.output));
-    const grandchild = firstNumber(withPid.output);
+    await waitForOutput(client, started.id, (o) => /\d+\n/.test(o.output));
+    const grandchild = await waitForHostPid(sleep.argv);
     expect(isAlive(grandchild)).toBe(true);
 
     expect(await client.signalProcess(started.id, 'SIGKILL')).toEqual({

@@ -1,4 +1,4 @@
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -122,4 +122,41 @@ export async function waitUntilDead(pid: number): Promise<boolean> {
     await new Promise((resolve) => setTimeout(resolve, PID_POLL_INTERVAL_MS));
   }
   return true;
+}
+
+/**
+ * Host pids of live processes whose argv is exactly `argv`. A sandboxed command sees its own pid
+ * namespace, so `echo $!` inside does not name a host process; tests find them by a unique argv.
+ */
+export function hostPidsOf(argv: string[]): number[] {
+  const wanted = argv.join('\0');
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0$/, '');
+      if (cmdline === wanted && isAlive(Number(entry))) pids.push(Number(entry));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return pids;
+}
+
+let uniqueSeconds = 900_000 + Math.floor(Math.random() * 90_000);
+/** A `sleep` no other test runs, so its host pid can be found with hostPidsOf. */
+export function uniqueSleep(): { command: string; argv: string[] } {
+  const seconds = String(uniqueSeconds++);
+  return { command: `sleep ${seconds}`, argv: ['sleep', seconds] };
+}
+
+/** Waits until exactly one process runs `argv` (a sandboxed one starts asynchronously). */
+export async function waitForHostPid(argv: string[]): Promise<number> {
+  const deadline = Date.now() + WAIT_LIMIT_MS;
+  for (;;) {
+    const [pid, ...more] = hostPidsOf(argv);
+    if (pid !== undefined && more.length === 0) return pid;
+    if (Date.now() > deadline) throw new Error(`no single process runs ${argv.join(' ')}`);
+    await new Promise((resolve) => setTimeout(resolve, PID_POLL_INTERVAL_MS));
+  }
 }
