@@ -3,6 +3,7 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { toPublicError, useInputErrorCodes } from '../graphql/errors.js';
 import { buildSchema } from '../graphql/schema.js';
 import type { Logger } from '../logger.js';
+import { useStorableInput } from '../text/input-plugin.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -25,7 +26,7 @@ export function createGraphQLHandler(options: {
     schema: buildSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    plugins: [useInputErrorCodes()],
+    plugins: [useInputErrorCodes(), useStorableInput()],
     logging: false,
     // Masking stays on: only coded errors keep their message (src/graphql/errors.ts).
     maskedErrors: {
