@@ -1,277 +1,278 @@
 /**
- * Benchmarks (`npm run bench`): figures and ratios, never pass/fail. Each scenario runs against
- * the embedded default (PGlite + in-process pub/sub) and, when reachable, Postgres + Redis
- * (BENCH_POSTGRES_URL, BENCH_REDIS_URL; defaults: the local services).
+ * `npm run bench [-- --quick]`: figures, never pass/fail. Postgres + Redis, two replicas as
+ * separate processes started as `npm start` would, the fake LLM in its own process, subscribers
+ * on real graphql-ws connections spread over both replicas. Prints a markdown table on stdout,
+ * progress on stderr, and writes everything measured to bench/results.json.
  *
- * - turns: N chats created at once, each a streamed answer from the fake LLM; wall time until all
- *   are WAITING → chats/s and streamed parts/s.
- * - fan-out: S subscribers on one chat whose turn streams P deltas → events delivered/s.
- * - memory: RSS growth over the run.
+ * Scenarios, in order (the replicas run with the default settings except in the last one):
+ * 1. cost: N createChat "hi" turns (title included) → CPU and SQL statements per turn; then a
+ *    later "hi" turn and a streamed turn on the same chats with one subscriber each → CPU per
+ *    delivered delta, from the difference of the two.
+ * 2. streams: at each C, C chats; per profile, the same C streams read straight from the fake
+ *    (raw) then C sendMessage at once → wall ÷ raw, first part − provider first token,
+ *    PENDING → RUNNING.
+ * 3. held: replicas restarted with a short heartbeat (and room for N chats if the defaults have
+ *    none); N chats held RUNNING by a paused stream → RSS per replica, statements per heartbeat.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
-import { loadConfig } from '../src/config.js';
-import { buildApp } from '../src/server/app.js';
-import { startFakeLlm, type FakeLlm } from '../src/testing/fake-llm/index.js';
+import {
+  checkServices,
+  configureModel,
+  createDatabase,
+  startCluster,
+  startFakeLlmProcess,
+  type ClusterOptions,
+} from './cluster.js';
+import { cleanupAll, progress, REPO_ROOT, resolveStartCommand } from './processes.js';
+import { buildRows, renderTable, type StreamGroup } from './report.js';
+import {
+  costRep,
+  heldRun,
+  prepareChats,
+  streamRep,
+  type BenchContext,
+  type CostRep,
+  type HeldRun,
+  type StreamProfile,
+  type StreamRep,
+} from './scenarios.js';
 
-const CHATS = Number(process.env['BENCH_CHATS'] ?? 40);
-const SUBSCRIBERS = Number(process.env['BENCH_SUBSCRIBERS'] ?? 50);
-const PARTS = Number(process.env['BENCH_PARTS'] ?? 200);
-const POSTGRES_URL =
-  process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-
-interface Backend {
-  name: string;
-  env: Record<string, string>;
-  cleanup(): Promise<void>;
+interface Plan {
+  mode: 'full' | 'quick';
+  repetitions: number;
+  /** Warm-up runs per (C, profile) before the measured ones. */
+  streamWarmups: number;
+  costChats: number;
+  costWarmupChats: number;
+  /** The streamed turn of the cost scenario. */
+  costTokens: number;
+  concurrencies: number[];
+  profiles: StreamProfile[];
+  heldChats: number;
+  heartbeatIntervalMs: number;
+  heartbeatBeats: number;
 }
 
-async function embedded(): Promise<Backend> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'agentgraph-bench-'));
-  return {
-    name: 'embedded',
-    env: { DATA_DIR: dir },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
-  };
-}
+const SLOW_DELAY_MS = 20;
+const FAST_DELAY_MS = 5;
+const profiles = (tokens: number): StreamProfile[] => [
+  { name: `50 tok/s (${tokens}×${SLOW_DELAY_MS} ms)`, script: { tokens, delayMs: SLOW_DELAY_MS } },
+  { name: `200 tok/s (${tokens}×${FAST_DELAY_MS} ms)`, script: { tokens, delayMs: FAST_DELAY_MS } },
+];
 
-async function services(): Promise<Backend | null> {
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+const FULL: Plan = {
+  mode: 'full',
+  repetitions: 3,
+  streamWarmups: 1,
+  costChats: 100,
+  costWarmupChats: 20,
+  costTokens: 100,
+  concurrencies: [1, 100, 200],
+  profiles: profiles(100),
+  heldChats: 200,
+  heartbeatIntervalMs: 1_000,
+  heartbeatBeats: 10,
+};
+
+const QUICK: Plan = {
+  mode: 'quick',
+  repetitions: 1,
+  // The cost scenario's warm-up already warmed both replicas up.
+  streamWarmups: 0,
+  costChats: 20,
+  costWarmupChats: 10,
+  costTokens: 40,
+  concurrencies: [1, 50],
+  profiles: profiles(40),
+  heldChats: 50,
+  heartbeatIntervalMs: 500,
+  heartbeatBeats: 4,
+};
+
+/** src/config.ts's defaults as they are now (the replicas get none of these set). */
+async function configDefaults(): Promise<Record<string, unknown>> {
   try {
-    await admin.connect();
+    const { loadConfig } = await import('../src/config.js');
+    const config = loadConfig({}) as unknown as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.entries(config).filter(([key]) => key.startsWith('CHAT_') || key === 'LOG_LEVEL'),
+    );
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The code measured; BENCH_COMMIT names it when the bench runs from an export (no .git). */
+function gitState() {
+  const named = process.env['BENCH_COMMIT'];
+  if (named) return { commit: named, dirty: false };
+  try {
+    const run = (...args: string[]) =>
+      execFileSync('git', args, {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+    const dirty = run('status', '--porcelain', '--', 'src', 'package.json') !== '';
+    return { commit: run('rev-parse', '--short', 'HEAD'), dirty };
   } catch {
-    return null;
-  }
-  const name = `agentgraph_bench_${randomBytes(4).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  const dir = await mkdtemp(path.join(tmpdir(), 'agentgraph-bench-'));
-  return {
-    name: 'postgres+redis',
-    env: {
-      DATA_DIR: dir,
-      DATABASE_URL: url.toString(),
-      REDIS_URL,
-      SECRET_KEY: randomBytes(24).toString('hex'),
-    },
-    cleanup: async () => {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** One admin token per run: both scenarios share each backend's database. */
-const token = `bench-${randomBytes(12).toString('hex')}`;
-
-async function startServer(backend: Backend, llm: FakeLlm) {
-  const app = buildApp(
-    loadConfig({
-      ...backend.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
-      BOOTSTRAP_ADMIN_TOKEN: token,
-      CHAT_ACQUIRE_INTERVAL_MS: '50',
-      CHAT_MAX_CONCURRENT: String(CHATS),
-      CHAT_ACQUIRE_BATCH: String(CHATS),
-    }),
-  );
-  const { url } = await app.start();
-  const gql = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data: T; errors?: unknown };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
-  };
-  const provider = await gql<{ createProvider: { id: string } }>(
-    'mutation ($u: String!) { createProvider(input: { kind: OPENAI_COMPATIBLE, displayName: "bench", baseUrl: $u }) { id } }',
-    { u: llm.baseUrl },
-  );
-  await gql(
-    'mutation ($p: ID!) { createModelConfig(input: { providerId: $p, model: "bench", contextLimit: 100000, isDefault: true }) { id } }',
-    { p: provider.createProvider.id },
-  );
-  const subscribe = (
-    query: string,
-    variables: Record<string, unknown>,
-    onEvent: (data: unknown) => void,
-  ) => {
-    const client = createClient({
-      url: url.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-    });
-    client.subscribe(
-      { query, variables },
-      { next: (value) => onEvent(value.data), error: () => undefined, complete: () => undefined },
-    );
-    return () => client.dispose();
-  };
-  return { app, gql, subscribe };
-}
-
-async function waitUntil(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 120_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    return { commit: 'unknown', dirty: false };
   }
 }
 
-async function turnsScenario(backend: Backend) {
-  const llm = await startFakeLlm({
-    fallback: () => ({ text: Array.from({ length: 20 }, (_, i) => `w${i} `) }),
+const loads: { at: string; what: string; loadavg: number[] }[] = [];
+function noteLoad(what: string) {
+  loads.push({
+    at: new Date().toISOString(),
+    what,
+    loadavg: loadavg().map((l) => Number(l.toFixed(2))),
   });
-  const server = await startServer(backend, llm);
-  try {
-    const started = performance.now();
-    const ids = await Promise.all(
-      Array.from({ length: CHATS }, (_, i) =>
-        server.gql<{ createChat: { id: string } }>(
-          'mutation ($t: String!) { createChat(input: { text: $t }) { id } }',
-          { t: `chat ${i}` },
-        ),
-      ),
-    );
-    const chatIds = ids.map((chat) => chat.createChat.id);
-    await waitUntil(async () => {
-      const rows = await server.app.deps.prisma.chat.count({
-        where: { id: { in: chatIds }, status: 'WAITING' },
-      });
-      return rows === chatIds.length;
-    }, 'all chats WAITING');
-    const seconds = (performance.now() - started) / 1000;
-    return { chatsPerSecond: CHATS / seconds, partsPerSecond: (CHATS * 20) / seconds, seconds };
-  } finally {
-    await server.app.stop();
-    await llm.close();
-  }
-}
-
-async function fanOutScenario(backend: Backend) {
-  const release = { open: () => undefined as void };
-  const gate = new Promise<void>((resolve) => (release.open = resolve));
-  const llm = await startFakeLlm({
-    fallback: (body) =>
-      body.stream
-        ? { text: Array.from({ length: PARTS }, (_, i) => `p${i} `), gate }
-        : { text: 'title' },
-  });
-  const server = await startServer(backend, llm);
-  const disposers: (() => void)[] = [];
-  try {
-    const chat = await server.gql<{ createChat: { id: string } }>(
-      'mutation { createChat(input: { text: "fan out" }) { id } }',
-    );
-    const id = chat.createChat.id;
-    let delivered = 0;
-    let waiting = 0;
-    let ready = 0;
-    const query = `subscription ($id: ID!) { chatEvents(chatId: $id) { __typename ... on StatusEvent { status } ... on MessagePartEvent { messageId } } }`;
-    for (let i = 0; i < SUBSCRIBERS; i++) {
-      let first = true;
-      disposers.push(
-        server.subscribe(query, { id }, (data) => {
-          const event = (data as { chatEvents: { __typename: string; status?: string } })
-            .chatEvents;
-          if (first) {
-            first = false;
-            ready++;
-          }
-          if (event.__typename === 'MessagePartEvent') delivered++;
-          if (event.status === 'WAITING') waiting++;
-        }),
-      );
-    }
-    await waitUntil(() => ready === SUBSCRIBERS, 'subscribers ready');
-    const started = performance.now();
-    release.open();
-    await waitUntil(() => waiting === SUBSCRIBERS, 'every subscriber saw WAITING');
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      eventsPerSecond: delivered / seconds,
-      delivered,
-      expected: SUBSCRIBERS * PARTS,
-      seconds,
-    };
-  } finally {
-    for (const dispose of disposers) dispose();
-    await server.app.stop();
-    await llm.close();
-  }
 }
 
 async function main() {
-  const backends = [await embedded(), await services()].filter((b): b is Backend => b !== null);
-  const results: Record<
-    string,
-    {
-      turns: Awaited<ReturnType<typeof turnsScenario>>;
-      fanOut: Awaited<ReturnType<typeof fanOutScenario>>;
-      rssMiB: number;
-    }
-  > = {};
-  for (const backend of backends) {
-    const rssBefore = process.memoryUsage().rss;
+  const plan = process.argv.includes('--quick') ? QUICK : FULL;
+  const startedAt = new Date();
+  noteLoad('start');
+  progress(`${plan.mode} run; checking Postgres and Redis`);
+  await checkServices();
+  const start = resolveStartCommand();
+  progress(`replicas: ${start.description}`);
+  const defaults = await configDefaults();
+  const database = await createDatabase();
+  progress(`database ${database.name}`);
+  const fake = await startFakeLlmProcess();
+  progress(`fake LLM at ${fake.baseUrl}`);
+  const clusterOptions: ClusterOptions = {
+    start,
+    database,
+    fake,
+    token: `bench-admin-${randomBytes(16).toString('hex')}`,
+    secretKey: randomBytes(32).toString('hex'),
+  };
+  let cluster = await startCluster(clusterOptions);
+  progress(`replicas at ${cluster.replicas.map((r) => r.url).join(', ')} (default settings)`);
+  await configureModel(cluster.gql(0), fake.baseUrl);
+  let ctx: BenchContext = { cluster, db: database, fake };
+
+  // 1. cost
+  const costScript = { tokens: plan.costTokens, delayMs: SLOW_DELAY_MS };
+  progress(`cost: warm-up with ${plan.costWarmupChats} chats`);
+  const costWarmup = await costRep(ctx, plan.costWarmupChats, costScript);
+  const cost: CostRep[] = [];
+  for (let rep = 1; rep <= plan.repetitions; rep++) {
+    progress(`cost: rep ${rep}/${plan.repetitions}, ${plan.costChats} chats`);
+    cost.push(await costRep(ctx, plan.costChats, costScript));
+  }
+  noteLoad('after cost');
+
+  // 2. streams
+  const streams: StreamGroup[] = [];
+  const warmups: StreamRep[] = [];
+  for (const concurrency of plan.concurrencies) {
+    progress(`streams: preparing ${concurrency} chats`);
+    const watches = await prepareChats(ctx, concurrency);
     try {
-      const turns = await turnsScenario(backend);
-      const fanOut = await fanOutScenario(backend);
-      results[backend.name] = {
-        turns,
-        fanOut,
-        rssMiB: (process.memoryUsage().rss - rssBefore) / 2 ** 20,
-      };
+      for (const profile of plan.profiles) {
+        const group: StreamGroup = { concurrency, profile: profile.name, reps: [] };
+        for (let rep = 1 - plan.streamWarmups; rep <= plan.repetitions; rep++) {
+          progress(
+            `streams: C=${concurrency} ${profile.name} ${rep <= 0 ? 'warm-up' : `rep ${rep}/${plan.repetitions}`}`,
+          );
+          const result = await streamRep(ctx, watches, profile);
+          (rep <= 0 ? warmups : group.reps).push(result);
+        }
+        streams.push(group);
+      }
     } finally {
-      await backend.cleanup();
+      for (const watch of watches) watch.close();
     }
-    const r = results[backend.name]!;
-    console.log(`\n${backend.name}`);
-    console.log(
-      `  turns:   ${CHATS} chats in ${r.turns.seconds.toFixed(2)} s → ${r.turns.chatsPerSecond.toFixed(1)} chats/s, ${r.turns.partsPerSecond.toFixed(0)} parts/s`,
-    );
-    console.log(
-      `  fan-out: ${SUBSCRIBERS} subscribers × ${PARTS} parts: ${r.fanOut.delivered}/${r.fanOut.expected} delivered in ${r.fanOut.seconds.toFixed(2)} s → ${r.fanOut.eventsPerSecond.toFixed(0)} events/s`,
-    );
-    console.log(`  memory:  RSS +${r.rssMiB.toFixed(1)} MiB over the run`);
+    noteLoad(`after streams C=${concurrency}`);
   }
-  const [a, b] = Object.keys(results);
-  if (a && b) {
-    const ra = results[a]!;
-    const rb = results[b]!;
-    console.log(`\nratios ${b} / ${a}`);
-    console.log(
-      `  turns chats/s:     ${(rb.turns.chatsPerSecond / ra.turns.chatsPerSecond).toFixed(2)}×`,
-    );
-    console.log(
-      `  fan-out events/s:  ${(rb.fanOut.eventsPerSecond / ra.fanOut.eventsPerSecond).toFixed(2)}×`,
-    );
-  }
+
+  // 3. held
+  const heldOverrides = heldSettings(defaults, plan);
+  progress(`held: restarting replicas with ${JSON.stringify(heldOverrides)}`);
+  await cluster.stop();
+  cluster = await startCluster({ ...clusterOptions, overrides: heldOverrides });
+  ctx = { ...ctx, cluster };
+  const held: HeldRun = await heldRun(
+    ctx,
+    plan.heldChats,
+    plan.heartbeatIntervalMs,
+    plan.heartbeatBeats,
+  );
+  noteLoad('end');
+  await cluster.stop();
+
+  const rows = buildRows(cost, streams, held);
+  const table = renderTable(rows);
+  const git = gitState();
+  const header = [
+    `agentgraph bench (${plan.mode}): commit ${git.commit}${git.dirty ? ' + uncommitted src changes' : ''}, node ${process.version}, ${cpus().length} CPUs`,
+    `replicas: ${start.description}; defaults ${JSON.stringify(defaults)}`,
+    `held scenario settings: ${JSON.stringify(heldOverrides)}`,
+    `load average (1/5/15 min) at start ${loads[0]!.loadavg.join(' ')}, at end ${loads.at(-1)!.loadavg.join(' ')}`,
+    `each figure: median of ${plan.repetitions} repetition(s) after a warm-up; spread = min – max of the repetitions`,
+  ];
+  console.log(`\n${header.join('\n')}\n\n${table}\n`);
+  const results = {
+    mode: plan.mode,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    git,
+    node: process.version,
+    cpus: cpus().length,
+    loadavg: loads,
+    startCommand: start.description,
+    settings: { defaults, streamAndCostRuns: {}, heldRun: heldOverrides },
+    plan,
+    cost: { warmup: costWarmup, reps: cost },
+    streams: { warmups, groups: streams },
+    held,
+    table: rows,
+  };
+  const file = path.join(REPO_ROOT, 'bench', 'results.json');
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  progress(`wrote ${path.relative(REPO_ROOT, file)}`);
+}
+
+/** A short heartbeat; and room for every held chat when the defaults cap replicas below it. */
+function heldSettings(defaults: Record<string, unknown>, plan: Plan): Record<string, string> {
+  const overrides: Record<string, string> = {
+    CHAT_HEARTBEAT_INTERVAL_MS: String(plan.heartbeatIntervalMs),
+  };
+  const perReplica = Math.ceil(plan.heldChats / 2);
+  const maxConcurrent = Number(defaults['CHAT_MAX_CONCURRENT']);
+  // Acquire is first come, first served: one replica may take them all.
+  if (!(maxConcurrent >= plan.heldChats)) overrides['CHAT_MAX_CONCURRENT'] = String(plan.heldChats);
+  const batch = Number(defaults['CHAT_ACQUIRE_BATCH']);
+  if (!(batch >= perReplica)) overrides['CHAT_ACQUIRE_BATCH'] = String(perReplica);
+  return overrides;
+}
+
+let exiting = false;
+async function exit(code: number) {
+  if (exiting) return;
+  exiting = true;
+  await cleanupAll();
+  process.exit(code);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    progress(`${signal}: stopping`);
+    void exit(130);
+  });
 }
 
 main().then(
-  () => process.exit(0),
+  () => exit(0),
   (error: unknown) => {
-    console.error(error);
-    process.exit(1);
+    progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    void exit(1);
   },
 );

@@ -1,0 +1,150 @@
+import type { CostRep, HeldRun, StreamRep } from './scenarios.js';
+import { spread, type Spread } from './stats.js';
+
+/** The printed table (markdown, so it can go into the README as is) and its summary figures. */
+
+export interface Row {
+  figure: string;
+  median: string;
+  spread: string;
+  note: string;
+}
+
+type Unit = 'ms' | 'µs' | 'x' | 'n' | 'MiB';
+
+function format(value: number, unit: Unit): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  const number = value.toFixed(digits);
+  if (unit === 'x') return `${number}×`;
+  if (unit === 'n') return number;
+  return `${number} ${unit}`;
+}
+
+function spreadRow(figure: string, s: Spread, unit: Unit, note = ''): Row {
+  const range =
+    s.values.length > 1 && Number.isFinite(s.min)
+      ? `${format(s.min, unit)} – ${format(s.max, unit)}`
+      : '—';
+  return { figure, median: format(s.median, unit), spread: range, note };
+}
+
+const fromReps = <T>(reps: T[], pick: (rep: T) => number | undefined) =>
+  spread(reps.map((rep) => pick(rep) ?? Number.NaN));
+
+export interface StreamGroup {
+  concurrency: number;
+  profile: string;
+  reps: StreamRep[];
+}
+
+export function buildRows(cost: CostRep[], streams: StreamGroup[], held: HeldRun | undefined) {
+  const rows: Row[] = [];
+  const turns = cost[0]?.chats ?? 0;
+  const tokens = cost[0]?.tokensPerStreamedTurn ?? 0;
+  rows.push(
+    spreadRow(
+      'server CPU per trivial turn ("hi", title included)',
+      fromReps(cost, (r) => r.trivialCpuMs),
+      'ms',
+      `${turns} createChat turns per rep, both replicas, /proc`,
+    ),
+    spreadRow(
+      'server CPU per delivered delta (one subscriber)',
+      fromReps(cost, (r) => r.cpuPerPartUs),
+      'µs',
+      `${turns} chats × ${tokens} tokens at 20 ms; parts counted at subscribers: ${cost.map((r) => r.partsDelivered).join(', ')}`,
+    ),
+    spreadRow(
+      'server CPU per streamed token (same runs)',
+      fromReps(cost, (r) => r.cpuPerTokenUs),
+      'µs',
+      'extra CPU of the streamed turns ÷ extra provider chunks',
+    ),
+    spreadRow(
+      'SQL statements per trivial turn',
+      fromReps(cost, (r) => r.trivialStatements),
+      'n',
+      'agentgraph_sql_statements_total, both replicas',
+    ),
+    spreadRow(
+      'SQL statements per later "hi" turn / streamed turn',
+      fromReps(cost, (r) => r.secondTurnStatements),
+      'n',
+      `streamed (${tokens} tokens): ${format(fromReps(cost, (r) => r.streamedTurnStatements).median, 'n')}`,
+    ),
+  );
+  for (const group of streams) {
+    const label = `C=${group.concurrency} ${group.profile}`;
+    const rawWall = fromReps(group.reps, (r) => r.rawWallMs).median;
+    const wall = fromReps(group.reps, (r) => r.wallMs).median;
+    rows.push(
+      spreadRow(
+        `wall ÷ raw stream, ${label}`,
+        fromReps(group.reps, (r) => r.ratio),
+        'x',
+        `agentgraph ${format(wall, 'ms')}, raw ${format(rawWall, 'ms')}`,
+      ),
+    );
+  }
+  for (const group of streams) {
+    const label = `C=${group.concurrency} ${group.profile}`;
+    const p99 = fromReps(group.reps, (r) => r.firstPartP99Ms);
+    rows.push(
+      spreadRow(
+        `send → first part − provider first token, p50, ${label}`,
+        fromReps(group.reps, (r) => r.firstPartP50Ms),
+        'ms',
+        `p99 ${format(p99.median, 'ms')} (${format(p99.min, 'ms')} – ${format(p99.max, 'ms')}); provider ${format(fromReps(group.reps, (r) => r.providerFirstTokenMs).median, 'ms')}`,
+      ),
+    );
+  }
+  for (const group of streams) {
+    const label = `C=${group.concurrency} ${group.profile}`;
+    const p99 = fromReps(group.reps, (r) => r.pendingToRunningP99Ms);
+    rows.push(
+      spreadRow(
+        `PENDING → RUNNING p50, ${label}`,
+        fromReps(group.reps, (r) => r.pendingToRunningP50Ms),
+        'ms',
+        `p99 ${format(p99.median, 'ms')} (${format(p99.min, 'ms')} – ${format(p99.max, 'ms')})`,
+      ),
+    );
+  }
+  if (held) {
+    rows.push({
+      figure: `RSS per replica at ${held.chats} running chats`,
+      median: held.rssMiB.map((mib) => format(mib, 'MiB')).join(' / '),
+      spread: '—',
+      note: `idle ${held.rssIdleMiB.map((mib) => format(mib, 'MiB')).join(' / ')}; running ${JSON.stringify(held.runningPerReplica)}`,
+    });
+    const extra =
+      held.heldStatementsPerInterval !== undefined && held.idleStatementsPerInterval !== undefined
+        ? held.heldStatementsPerInterval - held.idleStatementsPerInterval
+        : Number.NaN;
+    rows.push({
+      figure: `SQL statements per heartbeat interval, ${held.chats} running`,
+      median: format(held.heldStatementsPerInterval ?? Number.NaN, 'n'),
+      spread: '—',
+      note: `both replicas, interval ${held.heartbeatIntervalMs} ms over ${held.windowMs} ms; idle ${format(held.idleStatementsPerInterval ?? Number.NaN, 'n')} → ${format(extra, 'n')} for the running chats`,
+    });
+  }
+  return rows;
+}
+
+export function renderTable(rows: Row[]): string {
+  const header: Row = {
+    figure: 'figure',
+    median: 'median',
+    spread: 'spread (min – max)',
+    note: 'notes',
+  };
+  const all = [header, ...rows];
+  const widths = (['figure', 'median', 'spread', 'note'] as const).map((key) =>
+    Math.max(...all.map((row) => row[key].length)),
+  );
+  const line = (row: Row) =>
+    `| ${(['figure', 'median', 'spread', 'note'] as const).map((key, i) => row[key].padEnd(widths[i]!)).join(' | ')} |`;
+  const rule = `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}

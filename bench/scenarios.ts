@@ -1,0 +1,343 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ChatWatch, type TurnTrace } from './client.js';
+import {
+  delta,
+  type BenchDatabase,
+  type Cluster,
+  type FakeLlmProcess,
+  type Snapshot,
+} from './cluster.js';
+import { progress, rssBytes } from './processes.js';
+import { rawStreams } from './raw.js';
+import { BENCH_TITLE, encodeScript, expectedText, TRIVIAL, type BenchScript } from './script.js';
+import { median, percentile } from './stats.js';
+
+/**
+ * The measurements. Each returns raw per-repetition figures; run.ts takes medians and spreads.
+ * Waits are on subscriber events, or on the database (polled by the bench, so the server's CPU
+ * and statement counts see nothing of the observer) for turns nobody subscribes to.
+ */
+
+export interface BenchContext {
+  cluster: Cluster;
+  db: BenchDatabase;
+  fake: FakeLlmProcess;
+}
+
+/** Generous: a figure is never cut by a timeout, a wedged run fails loudly instead. */
+const TURN_TIMEOUT_MS = 300_000;
+const READY_TIMEOUT_MS = 30_000;
+const DB_POLL_MS = 50;
+const RSS_SAMPLE_MS = 200;
+const MS = 1000;
+
+async function createChats(ctx: BenchContext, count: number, script: BenchScript) {
+  const text = encodeScript(script);
+  return Promise.all(Array.from({ length: count }, (_, i) => ctx.cluster.gql(i).createChat(text)));
+}
+
+/** Polls the database until every chat is WAITING with its generated title saved. */
+async function waitSettled(db: BenchDatabase, ids: string[]) {
+  const deadline = Date.now() + TURN_TIMEOUT_MS;
+  for (;;) {
+    const { rows } = await db.pool.query<{ settled: string; failed: string }>(
+      `SELECT count(*) FILTER (WHERE status = 'WAITING' AND title = $2) AS settled,
+              count(*) FILTER (WHERE status IN ('ERROR', 'PAUSED')) AS failed
+         FROM chats WHERE id::text = ANY($1)`,
+      [ids, BENCH_TITLE],
+    );
+    if (Number(rows[0]!.failed) > 0) throw new Error(`${rows[0]!.failed} chats ended in ERROR`);
+    if (Number(rows[0]!.settled) === ids.length) return;
+    if (Date.now() > deadline) throw new Error(`chats not settled: ${JSON.stringify(rows[0])}`);
+    await sleep(DB_POLL_MS);
+  }
+}
+
+/** One subscriber per chat, alternating between the replicas. */
+async function openWatches(ctx: BenchContext, ids: string[]) {
+  const watches = ids.map((id, i) => {
+    const replica = ctx.cluster.replicas[i % ctx.cluster.replicas.length]!;
+    return new ChatWatch(replica.url, ctx.cluster.token, id);
+  });
+  await Promise.all(watches.map((watch) => watch.ready(READY_TIMEOUT_MS)));
+  return watches;
+}
+
+function checkText(traces: TurnTrace[], script: BenchScript) {
+  const expected = expectedText(script);
+  const wrong = traces.filter((trace) => trace.text !== expected);
+  if (wrong.length > 0) {
+    throw new Error(
+      `${wrong.length} subscribers saw a different text, e.g. ${JSON.stringify(wrong[0]!.text.slice(0, 80))}`,
+    );
+  }
+}
+
+export interface TurnRun {
+  wallMs: number;
+  /** Start → last delta at any subscriber. */
+  lastPartMs: number;
+  parts: number;
+  firstPartMs: number[];
+  pendingToRunningMs: number[];
+  rssPeakBytes: number[];
+}
+
+/** Sends `script` to every watched chat at once and waits until each subscriber saw it end. */
+async function runTurns(
+  ctx: BenchContext,
+  watches: ChatWatch[],
+  script: BenchScript,
+): Promise<TurnRun> {
+  const text = encodeScript(script);
+  const rssPeakBytes = ctx.cluster.replicas.map(() => 0);
+  const sampleRss = () =>
+    ctx.cluster.replicas.forEach((replica, i) => {
+      rssPeakBytes[i] = Math.max(rssPeakBytes[i]!, rssBytes(replica.pid));
+    });
+  const sampler = setInterval(sampleRss, RSS_SAMPLE_MS);
+  try {
+    const startedAt = performance.now();
+    const traces = watches.map((watch) => watch.begin(startedAt));
+    await Promise.all(
+      watches.map((watch, i) => ctx.cluster.gql(i).sendMessage(watch.chatId, text)),
+    );
+    await Promise.all(watches.map((watch) => watch.done(TURN_TIMEOUT_MS)));
+    sampleRss();
+    checkText(traces, script);
+    return {
+      wallMs: Math.max(...traces.map((t) => t.doneAt!)) - startedAt,
+      lastPartMs: Math.max(...traces.map((t) => t.lastPartAt ?? t.doneAt!)) - startedAt,
+      parts: traces.reduce((sum, t) => sum + t.parts, 0),
+      firstPartMs: traces.map((t) => (t.firstPartAt ?? Number.NaN) - t.sentAt),
+      // PENDING as the subscriber saw it; the send time when that event was not delivered.
+      pendingToRunningMs: traces.map(
+        (t) => (t.runningAt ?? Number.NaN) - (t.pendingAt ?? t.sentAt),
+      ),
+      rssPeakBytes,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cost: CPU and statements per trivial turn, CPU per delivered delta
+
+export interface CostRep {
+  chats: number;
+  /** createChat "hi" → WAITING with its title: CPU of both replicas per turn. */
+  trivialCpuMs: number;
+  trivialCpuMsFromMetrics: number | undefined;
+  trivialStatements: number | undefined;
+  /** A later "hi" turn (no title) with one subscriber per chat. */
+  secondTurnCpuMs: number;
+  secondTurnStatements: number | undefined;
+  streamedTurnStatements: number | undefined;
+  tokensPerStreamedTurn: number;
+  partsDelivered: number;
+  /** (CPU of the streamed turns − CPU of the "hi" turns) ÷ the extra parts delivered. */
+  cpuPerPartUs: number;
+  /** The same CPU ÷ the extra tokens the provider streamed (the issue's "per streamed token"). */
+  cpuPerTokenUs: number;
+}
+
+const perTurn = (value: number | undefined, turns: number, scale = 1) =>
+  value === undefined ? undefined : (value * scale) / turns;
+
+export async function costRep(
+  ctx: BenchContext,
+  chats: number,
+  streamed: BenchScript,
+): Promise<CostRep> {
+  const window = async (work: () => Promise<unknown>) => {
+    const start: Snapshot = await ctx.cluster.snapshot('start');
+    await work();
+    const end = await ctx.cluster.snapshot('end');
+    return {
+      cpu: delta(start, end, 'procCpu')!,
+      metricsCpu: delta(start, end, 'cpuSeconds'),
+      statements: delta(start, end, 'statements'),
+    };
+  };
+  let ids: string[] = [];
+  const trivial = await window(async () => {
+    ids = await createChats(ctx, chats, TRIVIAL);
+    await waitSettled(ctx.db, ids);
+  });
+  const watches = await openWatches(ctx, ids);
+  try {
+    let second: TurnRun | undefined;
+    const secondWindow = await window(async () => {
+      second = await runTurns(ctx, watches, TRIVIAL);
+    });
+    let stream: TurnRun | undefined;
+    const streamWindow = await window(async () => {
+      stream = await runTurns(ctx, watches, streamed);
+    });
+    const extraCpu = streamWindow.cpu - secondWindow.cpu;
+    const extraTokens = chats * (expectedTokens(streamed) - 1);
+    return {
+      chats,
+      trivialCpuMs: (trivial.cpu * MS) / chats,
+      trivialCpuMsFromMetrics: perTurn(trivial.metricsCpu, chats, MS),
+      trivialStatements: perTurn(trivial.statements, chats),
+      secondTurnCpuMs: (secondWindow.cpu * MS) / chats,
+      secondTurnStatements: perTurn(secondWindow.statements, chats),
+      streamedTurnStatements: perTurn(streamWindow.statements, chats),
+      tokensPerStreamedTurn: expectedTokens(streamed),
+      partsDelivered: stream!.parts,
+      cpuPerPartUs: (extraCpu * MS * MS) / (stream!.parts - second!.parts),
+      cpuPerTokenUs: (extraCpu * MS * MS) / extraTokens,
+    };
+  } finally {
+    for (const watch of watches) watch.close();
+  }
+}
+
+const expectedTokens = (script: BenchScript) => Math.max(1, script.tokens);
+
+// ---------------------------------------------------------------------------------------------
+// Streams: wall time against the raw provider stream, first-part latency, PENDING → RUNNING
+
+export interface StreamRep {
+  concurrency: number;
+  profile: string;
+  rawWallMs: number;
+  wallMs: number;
+  lastPartMs: number;
+  ratio: number;
+  partsDelivered: number;
+  providerFirstTokenMs: number;
+  firstPartP50Ms: number;
+  firstPartP99Ms: number;
+  pendingToRunningP50Ms: number;
+  pendingToRunningP99Ms: number;
+  rssPeakMiB: number[];
+}
+
+export interface StreamProfile {
+  name: string;
+  script: BenchScript;
+}
+
+/** C chats (their first turn done and titled), one subscriber each, for every run at this C. */
+export async function prepareChats(ctx: BenchContext, concurrency: number) {
+  const ids = await createChats(ctx, concurrency, TRIVIAL);
+  await waitSettled(ctx.db, ids);
+  return openWatches(ctx, ids);
+}
+
+export async function streamRep(
+  ctx: BenchContext,
+  watches: ChatWatch[],
+  profile: StreamProfile,
+): Promise<StreamRep> {
+  const raw = await rawStreams(ctx.fake.baseUrl, profile.script, watches.length);
+  const run = await runTurns(ctx, watches, profile.script);
+  const providerFirstTokenMs = median(raw.firstTokenMs);
+  const firstPart = run.firstPartMs.map((ms) => ms - providerFirstTokenMs);
+  return {
+    concurrency: watches.length,
+    profile: profile.name,
+    rawWallMs: raw.wallMs,
+    wallMs: run.wallMs,
+    lastPartMs: run.lastPartMs,
+    ratio: run.wallMs / raw.wallMs,
+    partsDelivered: run.parts,
+    providerFirstTokenMs,
+    firstPartP50Ms: percentile(firstPart, 50),
+    firstPartP99Ms: percentile(firstPart, 99),
+    pendingToRunningP50Ms: percentile(run.pendingToRunningMs, 50),
+    pendingToRunningP99Ms: percentile(run.pendingToRunningMs, 99),
+    rssPeakMiB: run.rssPeakBytes.map(toMiB),
+  };
+}
+
+const toMiB = (bytes: number) => bytes / 2 ** 20;
+
+// ---------------------------------------------------------------------------------------------
+// Held: RSS at N running chats, statements per heartbeat interval
+
+export interface HeldRun {
+  chats: number;
+  heartbeatIntervalMs: number;
+  windowMs: number;
+  runningPerReplica: Record<string, number>;
+  rssMiB: number[];
+  rssIdleMiB: number[];
+  /** Statements of both replicas per heartbeat interval with nothing running (acquire polls…). */
+  idleStatementsPerInterval: number | undefined;
+  /** The same with `chats` RUNNING chats held open and nothing else happening. */
+  heldStatementsPerInterval: number | undefined;
+}
+
+export async function heldRun(
+  ctx: BenchContext,
+  chats: number,
+  heartbeatIntervalMs: number,
+  beats: number,
+): Promise<HeldRun> {
+  const windowMs = heartbeatIntervalMs * beats;
+  const statementsOver = async () => {
+    const start = await ctx.cluster.snapshot('start');
+    await sleep(windowMs);
+    const end = await ctx.cluster.snapshot('end');
+    const statements = delta(start, end, 'statements');
+    // Scaled by the real window (the scrape takes a moment too).
+    return statements === undefined
+      ? undefined
+      : (statements * heartbeatIntervalMs) / (end.at - start.at);
+  };
+  // Startup work (migration check, first acquire) stays out of the idle window.
+  await sleep(heartbeatIntervalMs);
+  const rssIdleMiB = ctx.cluster.replicas.map((replica) => toMiB(rssBytes(replica.pid)));
+  progress(`held: idle window ${windowMs} ms`);
+  const idleStatementsPerInterval = await statementsOver();
+
+  const hold: BenchScript = { tokens: 3, delayMs: 0, hold: true };
+  const ids = await createChats(ctx, chats, hold);
+  const watches = ids.map((id, i) => {
+    const replica = ctx.cluster.replicas[i % ctx.cluster.replicas.length]!;
+    const watch = new ChatWatch(replica.url, ctx.cluster.token, id);
+    watch.begin();
+    return watch;
+  });
+  try {
+    progress(`held: waiting for ${chats} chats to stream their first part`);
+    await Promise.all(
+      watches.map((watch) =>
+        watch.until((w) => w.trace?.firstPartAt !== undefined, 'a first part', TURN_TIMEOUT_MS),
+      ),
+    );
+    const { rows } = await ctx.db.pool.query<{ worker: string; running: string }>(
+      `SELECT coalesce(worker_id, '?') AS worker, count(*) AS running FROM chats
+        WHERE status = 'RUNNING' AND id::text = ANY($1) GROUP BY 1 ORDER BY 1`,
+      [ids],
+    );
+    const runningPerReplica = Object.fromEntries(
+      rows.map((row) => [row.worker, Number(row.running)]),
+    );
+    const rssMiB = ctx.cluster.replicas.map((replica) => toMiB(rssBytes(replica.pid)));
+    progress(`held: ${JSON.stringify(runningPerReplica)} running; window ${windowMs} ms`);
+    const heldStatementsPerInterval = await statementsOver();
+    ctx.fake.release();
+    await Promise.all(watches.map((watch) => watch.done(TURN_TIMEOUT_MS)));
+    checkText(
+      watches.map((watch) => watch.trace!),
+      hold,
+    );
+    return {
+      chats,
+      heartbeatIntervalMs,
+      windowMs,
+      runningPerReplica,
+      rssMiB,
+      rssIdleMiB,
+      idleStatementsPerInterval,
+      heldStatementsPerInterval,
+    };
+  } finally {
+    for (const watch of watches) watch.close();
+  }
+}
