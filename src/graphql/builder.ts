@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
@@ -21,13 +22,13 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   defaultFieldNullability: false,
-  plugins: [PrismaPlugin, RelayPlugin],
+  plugins: [PrismaPlugin, RelayPlugin, DataloaderPlugin],
   prisma: {
     // Each request gets its own client handle through the context (tests run many databases).
     client: (ctx) => ctx.prisma,
     dmmf: getDatamodel(),
     // Nested selections must pass the plugin's `query` into Prisma calls; fail loudly otherwise.
-    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'error',
   },
   relay: {
     // IDs are the database's own (opaque to clients); `node` is defined in types/node.ts.

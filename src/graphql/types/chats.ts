@@ -1,5 +1,11 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { findChatForRead } from '../../chats/access.js';
+import {
+  hasUnreadByChat,
+  queuedMessagesOf,
+  usageByChat,
+  type UnreadKey,
+} from '../../chats/aggregates.js';
 import { labelsToList } from '../../chats/labels.js';
 import { encodeChatCursor, listChatIds } from '../../chats/list.js';
 import { builder } from '../builder.js';
@@ -71,17 +77,11 @@ export const ChatType = builder.prismaObject('Chat', {
       nullable: true,
       description: 'Position among pinned chats (1-based), null when not pinned.',
     }),
-    hasUnread: t.boolean({
-      resolve: async (chat, _args, ctx) =>
-        (await ctx.prisma.chatMessage.findFirst({
-          where: {
-            chatId: chat.id,
-            role: 'ASSISTANT',
-            deleted: false,
-            ...(chat.lastReadMessageId !== null ? { id: { gt: chat.lastReadMessageId } } : {}),
-          },
-          select: { id: true },
-        })) !== null,
+    hasUnread: t.loadable({
+      type: 'Boolean',
+      resolve: (chat): UnreadKey => ({ id: chat.id, lastReadMessageId: chat.lastReadMessageId }),
+      loaderOptions: { cacheKeyFn: (key: UnreadKey) => key.id },
+      load: (chats: UnreadKey[], ctx) => hasUnreadByChat(ctx.prisma, chats),
     }),
     parent: t.relation('parent', { nullable: true }),
     root: t.relation('root', { nullable: true }),
@@ -99,38 +99,17 @@ export const ChatType = builder.prismaObject('Chat', {
       { name: 'ChatMessageConnection' },
       { name: 'ChatMessageEdge' },
     ),
-    queuedMessages: t.field({
-      type: [QueuedMessageType],
-      resolve: (chat, _args, ctx) =>
-        ctx.prisma.queuedMessage.findMany({
-          where: { chatId: chat.id },
-          orderBy: [{ position: 'asc' }, { id: 'asc' }],
-        }),
+    queuedMessages: t.loadableGroup({
+      type: QueuedMessageType,
+      resolve: (chat) => chat.id,
+      group: (queued) => queued.chatId ?? '',
+      load: (chatIds: string[], ctx) => queuedMessagesOf(ctx.prisma, chatIds),
     }),
-    usage: t.field({
+    usage: t.loadable({
       type: UsageType,
       description: 'Sum over all messages of this chat, deleted ones included.',
-      resolve: async (chat, _args, ctx) => {
-        const { _sum } = await ctx.prisma.chatMessage.aggregate({
-          where: { chatId: chat.id },
-          _sum: {
-            inputTokens: true,
-            outputTokens: true,
-            reasoningTokens: true,
-            cacheReadTokens: true,
-            cacheWriteTokens: true,
-            costMicros: true,
-          },
-        });
-        return {
-          inputTokens: _sum.inputTokens ?? 0,
-          outputTokens: _sum.outputTokens ?? 0,
-          reasoningTokens: _sum.reasoningTokens ?? 0,
-          cacheReadTokens: _sum.cacheReadTokens ?? 0,
-          cacheWriteTokens: _sum.cacheWriteTokens ?? 0,
-          costMicros: _sum.costMicros ?? 0,
-        };
-      },
+      resolve: (chat) => chat.id,
+      load: (chatIds: string[], ctx) => usageByChat(ctx.prisma, chatIds),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),

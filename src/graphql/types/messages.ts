@@ -112,6 +112,8 @@ registerNodeLoader('ChatMessage', async (ctx, id) => {
 
 export interface QueuedMessageShape {
   id: string | bigint;
+  /** Set on rows read from the database (Chat.queuedMessages groups them by it). */
+  chatId?: string;
   text: string;
   createdAt: Date | string;
 }
