@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { workspaceSandboxEnv } from './workspace/sandbox-settings.js';
+
 /**
  * Environment, parsed and validated once at start (B2). A bad value stops the process with a
  * message naming the variable; nothing else in the code reads process.env for settings.
@@ -52,6 +54,8 @@ const envSchema = z.object({
   /** Stable id of this replica's worker; default hostname:pid:random. */
   WORKER_ID: optionalString,
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** WORKSPACE_SANDBOX, WORKSPACE_NETWORK, WORKSPACE_LIMIT_*: see workspace/sandbox-settings.ts. */
+  ...workspaceSandboxEnv,
 });
 
 export type Config = z.infer<typeof envSchema> & { WORKSPACES_DIR: string };

@@ -70,33 +70,38 @@ export function createExecuteTool(workspaces: WorkspaceManager): Tool {
       const parsed = parseArgs(argsSchema, args);
       if (parsed.error) return parsed.error;
       const { command, workdir, run_in_background: background } = parsed.data;
-      return withWorkspace(workspaces, context, async (client) => {
-        if (background) {
-          const started = await client.startProcess(
-            { command, workdir, background: true },
+      return withWorkspace(
+        workspaces,
+        context,
+        async (client) => {
+          if (background) {
+            const started = await client.startProcess(
+              { command, workdir, background: true },
+              { signal: context.signal },
+            );
+            return ok({
+              exit_code: null,
+              output: '',
+              wall_duration_ms: 0,
+              truncated: false,
+              running: true,
+              process_id: started.id,
+              note:
+                `Started in the background. Call process_output with process_id ${started.id} ` +
+                'to read its output, or process_signal to stop it.',
+            });
+          }
+          const timeoutSeconds = parsed.data.timeout_seconds ?? DEFAULT_EXECUTE_TIMEOUT_SECONDS;
+          const finished = await client.startProcess(
+            { command, workdir, timeoutMs: Math.round(timeoutSeconds * 1000) },
             { signal: context.signal },
           );
-          return ok({
-            exit_code: null,
-            output: '',
-            wall_duration_ms: 0,
-            truncated: false,
-            running: true,
-            process_id: started.id,
-            note:
-              `Started in the background. Call process_output with process_id ${started.id} ` +
-              'to read its output, or process_signal to stop it.',
-          });
-        }
-        const timeoutSeconds = parsed.data.timeout_seconds ?? DEFAULT_EXECUTE_TIMEOUT_SECONDS;
-        const finished = await client.startProcess(
-          { command, workdir, timeoutMs: Math.round(timeoutSeconds * 1000) },
-          { signal: context.signal },
-        );
-        if (!('output' in finished)) throw new Error('Foreground process answered as background');
-        const note = !finished.running && FILE_DUMP.test(command) ? FILE_DUMP_NOTE : undefined;
-        return ok(processResult(finished, note));
-      });
+          if (!('output' in finished)) throw new Error('Foreground process answered as background');
+          const note = !finished.running && FILE_DUMP.test(command) ? FILE_DUMP_NOTE : undefined;
+          return ok(processResult(finished, note));
+        },
+        { commands: true },
+      );
     },
   };
 }

@@ -44,18 +44,23 @@ export function createProcessOutputTool(workspaces: WorkspaceManager): Tool {
       const parsed = parseArgs(argsSchema, args);
       if (parsed.error) return parsed.error;
       const { process_id: id, wait_seconds: waitSeconds = 0 } = parsed.data;
-      return withWorkspace(workspaces, context, async (client) => {
-        const output = await client.processOutput(
-          id,
-          { waitMs: Math.round(waitSeconds * 1000) },
-          { signal: context.signal },
-        );
-        return ok({
-          ...processResult(output, output.running ? 'The process is still running.' : undefined),
-          process_id: id,
-          running: output.running,
-        });
-      });
+      return withWorkspace(
+        workspaces,
+        context,
+        async (client) => {
+          const output = await client.processOutput(
+            id,
+            { waitMs: Math.round(waitSeconds * 1000) },
+            { signal: context.signal },
+          );
+          return ok({
+            ...processResult(output, output.running ? 'The process is still running.' : undefined),
+            process_id: id,
+            running: output.running,
+          });
+        },
+        { commands: true },
+      );
     },
   };
 }

@@ -40,17 +40,22 @@ export function createProcessSignalTool(workspaces: WorkspaceManager): Tool {
       const parsed = parseArgs(argsSchema, args);
       if (parsed.error) return parsed.error;
       const { process_id: id, signal } = parsed.data;
-      return withWorkspace(workspaces, context, async (client) => {
-        const sent = await client.signalProcess(id, SIGNALS[signal], { signal: context.signal });
-        return ok({
-          process_id: id,
-          signal,
-          delivered: sent.delivered,
-          message: sent.delivered
-            ? `Signal "${signal}" sent to process ${id}.`
-            : `Process ${id} had already exited; nothing received the signal.`,
-        });
-      });
+      return withWorkspace(
+        workspaces,
+        context,
+        async (client) => {
+          const sent = await client.signalProcess(id, SIGNALS[signal], { signal: context.signal });
+          return ok({
+            process_id: id,
+            signal,
+            delivered: sent.delivered,
+            message: sent.delivered
+              ? `Signal "${signal}" sent to process ${id}.`
+              : `Process ${id} had already exited; nothing received the signal.`,
+          });
+        },
+        { commands: true },
+      );
     },
   };
 }

@@ -62,6 +62,14 @@ export function failureOf(error: unknown): ToolOutcome {
   throw error;
 }
 
+export interface WithWorkspaceOptions {
+  /**
+   * The work runs commands (execute, the process tools): refused with SANDBOX_UNAVAILABLE for a
+   * MEMBER's workspace when the server has no sandbox (see WorkspaceManager.assertCommandsAllowed).
+   */
+  commands?: boolean;
+}
+
 /**
  * Runs `work` with a client for the chat's workspace agent. No workspace, a stopped one or an
  * agent that cannot be reached come back as error results telling the model what to do.
@@ -70,12 +78,14 @@ export async function withWorkspace(
   workspaces: WorkspaceManager,
   context: ToolContext,
   work: (client: WorkspaceAgentClient) => Promise<ToolOutcome>,
+  options: WithWorkspaceOptions = {},
 ): Promise<ToolOutcome> {
   // Read now, not from the context: create_workspace earlier in this turn may have bound it.
   const workspace = await workspaces.workspaceForChat(context.chatId);
   if (!workspace) return fail(NO_WORKSPACE_MESSAGE, { code: 'NO_WORKSPACE' });
   if (workspace.status === 'STOPPED') return fail(STOPPED_MESSAGE, { code: 'STOPPED' });
   try {
+    if (options.commands) await workspaces.assertCommandsAllowed(workspace);
     const client = await workspaces.clientFor(workspace.id);
     return await work(client);
   } catch (error) {

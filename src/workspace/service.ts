@@ -5,8 +5,10 @@ import path from 'node:path';
 import { createChatEvents } from '../chats/events.js';
 import type { Deps } from '../deps.js';
 import type { Workspace } from '../generated/prisma/client.js';
-import { startWorkspaceAgent, type WorkspaceAgent } from './agent/index.js';
+import { resolveSandbox, type ResolvedSandbox } from './agent/sandbox.js';
 import { WorkspaceAgentClient, type ProcessOutputResponse } from './agent-client.js';
+import { settingsFor, startAgentProcess, type AgentProcess } from './agent-process.js';
+import { sandboxSettingsOf } from './sandbox-settings.js';
 import {
   copyTemplate,
   listTemplates,
@@ -45,7 +47,7 @@ const WORKSPACE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 const NAME_SUFFIX_BYTES = 2;
 
 export type WorkspaceErrorCode =
-  'NO_WORKSPACE' | 'NOT_FOUND' | 'STOPPED' | 'BAD_INPUT' | 'UNAVAILABLE';
+  'NO_WORKSPACE' | 'NOT_FOUND' | 'STOPPED' | 'BAD_INPUT' | 'UNAVAILABLE' | 'SANDBOX_UNAVAILABLE';
 
 /** An expected failure; the message is written to be shown to the model as it is. */
 export class WorkspaceError extends Error {
@@ -63,6 +65,11 @@ export const NO_WORKSPACE_MESSAGE =
   '(list_templates shows the templates to choose from).';
 export const STOPPED_MESSAGE =
   'The workspace is stopped. Use the start_workspace tool to start it.';
+export const NO_SANDBOX_MESSAGE =
+  'Commands cannot run in this workspace: this server has no working sandbox for workspace ' +
+  'processes (bubblewrap), and without one only administrators may run commands. Files can ' +
+  'still be read and edited with the file tools. An operator can install bubblewrap, or set ' +
+  'WORKSPACE_SANDBOX=none to allow unsandboxed commands for everyone.';
 
 export interface StartupScriptReport {
   /** none: the template has no startup script. */
@@ -124,6 +131,14 @@ export interface WorkspaceManager {
   clientFor(workspaceId: string): Promise<WorkspaceAgentClient>;
   /** Forgets the agent cached for the workspace (it stopped answering); the next call re-resolves. */
   invalidate(workspaceId: string): void;
+  /**
+   * Throws WorkspaceError SANDBOX_UNAVAILABLE when commands (execute, the process tools, startup
+   * scripts) must not run in this workspace for this owner: the server found no sandbox in auto
+   * mode and the owner is not an ADMIN. Remote workspaces are their host's business.
+   */
+  assertCommandsAllowed(workspace: Workspace): Promise<void>;
+  /** How this server's embedded agents run commands, decided once at start. */
+  readonly sandbox: ResolvedSandbox;
   /** Stops every agent embedded in this process. Later calls fail. Idempotent. */
   close(): Promise<void>;
 }
@@ -131,12 +146,28 @@ export interface WorkspaceManager {
 interface AgentEntry {
   client: WorkspaceAgentClient;
   /** Set for agents this process started (embedded); absent for ones it only calls. */
-  agent?: WorkspaceAgent;
+  agent?: AgentProcess;
 }
 
 export function createWorkspaceManager(deps: Deps): WorkspaceManager {
   const { prisma, secretBox, config, logger } = deps;
   const events = createChatEvents(deps);
+  const sandboxSettings = sandboxSettingsOf(config);
+  // Throws (and so stops the server from starting) when WORKSPACE_SANDBOX=bwrap cannot work.
+  const sandbox = resolveSandbox(sandboxSettings);
+  if (sandbox.kind === 'none' && !sandbox.explicit) {
+    logger.error(
+      'NO SANDBOX FOR WORKSPACE COMMANDS: bubblewrap does not work here, so commands would run ' +
+        "with the server's privileges. They are refused in MEMBER chats (ADMIN chats still run " +
+        'them, unsandboxed). Install bubblewrap, or set WORKSPACE_SANDBOX=none to accept this.',
+      { reason: sandbox.reason },
+    );
+  } else if (sandbox.kind === 'none') {
+    logger.warn('workspace commands run unsandboxed (WORKSPACE_SANDBOX=none)');
+  } else {
+    logger.info('workspace commands run in bubblewrap', { network: sandbox.policy.network });
+  }
+  const agentSettings = settingsFor(sandbox, sandboxSettings);
   const agents = new Map<string, AgentEntry>();
   /** In-flight resolutions, so concurrent first calls start one agent, not several. */
   const resolving = new Map<string, Promise<AgentEntry>>();
@@ -167,9 +198,14 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
     assertOpen();
     if (!workspace.directory) throw new Error(`Workspace ${workspace.id} has no directory`);
     const token = randomBytes(AGENT_TOKEN_BYTES).toString('base64url');
-    let agent: WorkspaceAgent;
+    let agent: AgentProcess;
     try {
-      agent = await startWorkspaceAgent({ root: workspace.directory, token });
+      agent = await startAgentProcess({
+        root: workspace.directory,
+        token,
+        sandbox: agentSettings,
+        logger: logger.child({ workspaceId: workspace.id }),
+      });
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') {
         throw new WorkspaceError(
@@ -195,7 +231,11 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
       where: { id: workspace.id },
       data: { agentUrl: agent.url, agentTokenEncrypted: secretBox.encrypt(token) },
     });
-    logger.info('workspace agent started', { workspaceId: workspace.id, url: agent.url });
+    logger.info('workspace agent started', {
+      workspaceId: workspace.id,
+      url: agent.url,
+      pid: agent.pid,
+    });
     return entry;
   }
 
@@ -250,10 +290,21 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
     return entry.client;
   }
 
+  async function assertCommandsAllowed(workspace: Workspace): Promise<void> {
+    if (sandbox.kind === 'bwrap' || sandbox.explicit || !workspace.directory) return;
+    const owner = await prisma.user.findUnique({
+      where: { id: workspace.ownerId },
+      select: { role: true },
+    });
+    if (owner?.role !== 'ADMIN')
+      throw new WorkspaceError('SANDBOX_UNAVAILABLE', NO_SANDBOX_MESSAGE);
+  }
+
   async function runStartupScript(
     client: WorkspaceAgentClient,
     template: TemplateDetails | null,
     signal: AbortSignal | undefined,
+    workspace: Workspace,
   ): Promise<StartupScriptReport> {
     const script = template?.startupScript ?? null;
     if (!template || script === null) {
@@ -262,6 +313,20 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
         script: null,
         exitCode: null,
         output: '',
+        truncated: false,
+        wallDurationMs: 0,
+      };
+    }
+    try {
+      // The script is a file in the workspace, which the owner can rewrite: it is their code.
+      await assertCommandsAllowed(workspace);
+    } catch (error) {
+      if (!(error instanceof WorkspaceError)) throw error;
+      return {
+        status: 'failed',
+        script,
+        exitCode: null,
+        output: error.message,
         truncated: false,
         wallDurationMs: 0,
       };
@@ -363,7 +428,7 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
         await fs.mkdir(path.dirname(directory), { recursive: true });
         await copyTemplate(template, directory);
         const { client } = await startEmbedded(workspace);
-        const startup = await runStartupScript(client, template, options.signal);
+        const startup = await runStartupScript(client, template, options.signal, workspace);
         if (startup.status !== 'succeeded' && startup.status !== 'none') {
           log.warn('workspace startup script did not succeed', {
             status: startup.status,
@@ -435,7 +500,12 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
         let startup: StartupScriptReport;
         if (workspace.directory) {
           client = (await startEmbedded(workspace)).client;
-          startup = await runStartupScript(client, await templateOf(workspace), options.signal);
+          startup = await runStartupScript(
+            client,
+            await templateOf(workspace),
+            options.signal,
+            workspace,
+          );
         } else {
           // A remote agent is started on its own host; all we can do is check it answers.
           client = (await resolveAgent(workspace.id)).client;
@@ -447,7 +517,7 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
             );
           }
           agents.set(workspace.id, { client });
-          startup = await runStartupScript(client, null, options.signal);
+          startup = await runStartupScript(client, null, options.signal, workspace);
         }
         workspace = await prisma.workspace.update({
           where: { id: workspace.id },
@@ -490,9 +560,12 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
     stopWorkspace,
     workspaceForChat,
     clientFor,
+    assertCommandsAllowed,
+    sandbox,
     invalidate(workspaceId) {
-      // Our own agents are in-process: if one stops answering it is shutting down, not stale.
-      if (!agents.get(workspaceId)?.agent) agents.delete(workspaceId);
+      // One of our own agents that stops answering is shutting down, unless its process died.
+      const agent = agents.get(workspaceId)?.agent;
+      if (!agent?.isRunning()) agents.delete(workspaceId);
     },
     close: () =>
       (closing ??= (async () => {
