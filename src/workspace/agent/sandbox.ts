@@ -251,7 +251,7 @@ export function probeBwrap(policy: SandboxPolicy): string | null {
   }
 }
 
-/** Probe outcomes by policy: bwrap does not start working or stop working while a process runs. */
+/** Probe outcomes by policy and PATH: bwrap does not start or stop working while a process runs. */
 const probeResults = new Map<string, string | null>();
 
 /**
@@ -263,7 +263,8 @@ export function resolveSandbox(settings: SandboxSettings): ResolvedSandbox {
   if (settings.mode === 'none') {
     return { kind: 'none', explicit: true, reason: 'WORKSPACE_SANDBOX=none' };
   }
-  const key = JSON.stringify(policy);
+  // PATH is part of the key: it decides which bwrap (if any) the probe and the commands run.
+  const key = JSON.stringify([policy, process.env.PATH]);
   let failure = probeResults.get(key);
   if (failure === undefined) {
     failure = probeBwrap(policy);
