@@ -1,6 +1,12 @@
+import { pino, stdSerializers, stdTimeFunctions, type Logger as PinoLogger } from 'pino';
+
 /**
- * A small structured logger (JSON lines on stderr). Fields whose names look secret are redacted,
- * so a provider key or token passed by mistake never reaches the log (B7).
+ * Structured logging (JSON lines on stderr) on pino, behind the small interface the code uses:
+ * `log.info(message, fields)`. Two guarantees on top of pino:
+ * - fields whose names look secret are redacted at any depth, so a provider key or token passed by
+ *   mistake never reaches the log (B7);
+ * - an Error anywhere in the fields keeps its stack and cause chain (pino's error serializer), so
+ *   an INTERNAL error can be traced from its log line.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
@@ -13,41 +19,58 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-const LEVEL_RANK: Record<LogLevel, number> = {
-  debug: 10,
-  info: 20,
-  warn: 30,
-  error: 40,
-  silent: 99,
-};
-const SECRET_FIELD = /(api_?key|token|secret|password|authorization)/i;
+export const REDACTED = '[redacted]';
+const SECRET_FIELD = /(api_?key|token|secret|password|authorization|cookie)/i;
+/** Deeper than this, values are summarised: a log line must stay bounded. */
+const MAX_DEPTH = 6;
 
-function redact(fields: LogFields): LogFields {
+/** A copy of `value` with secret-looking keys redacted and errors serialised with their stacks. */
+export function redactFields(value: unknown, depth = 0): unknown {
+  if (value instanceof Error) return redactFields(stdSerializers.errWithCause(value), depth);
+  if (value === null || typeof value !== 'object') {
+    return typeof value === 'bigint' ? value.toString() : value;
+  }
+  if (depth >= MAX_DEPTH) return Array.isArray(value) ? '[array]' : '[object]';
+  if (Array.isArray(value)) return value.map((item) => redactFields(item, depth + 1));
+  if (value instanceof Date) return value.toISOString();
   const out: LogFields = {};
-  for (const [key, value] of Object.entries(fields)) {
-    if (SECRET_FIELD.test(key)) out[key] = '[redacted]';
-    else if (value instanceof Error) out[key] = { name: value.name, message: value.message };
-    else out[key] = value;
+  for (const [key, field] of Object.entries(value)) {
+    out[key] = SECRET_FIELD.test(key) ? REDACTED : redactFields(field, depth + 1);
   }
   return out;
 }
 
-export function createLogger(level: LogLevel, base: LogFields = {}): Logger {
-  const write = (at: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields) => {
-    if (LEVEL_RANK[at] < LEVEL_RANK[level]) return;
-    const line = {
-      time: new Date().toISOString(),
-      level: at,
-      msg: message,
-      ...redact({ ...base, ...fields }),
-    };
-    process.stderr.write(`${JSON.stringify(line)}\n`);
-  };
+export interface LoggerOptions {
+  /** Where lines go. Default: stderr, written synchronously so nothing is lost on exit. */
+  destination?: NodeJS.WritableStream | { write(line: string): void };
+}
+
+export function createLogger(
+  level: LogLevel,
+  base: LogFields = {},
+  options: LoggerOptions = {},
+): Logger {
+  const root = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (fields) => redactFields(fields) as LogFields,
+      },
+    },
+    options.destination ?? pino.destination({ dest: 2, sync: true }),
+  );
+  return wrap(Object.keys(base).length > 0 ? root.child(redactFields(base) as LogFields) : root);
+}
+
+function wrap(log: PinoLogger): Logger {
   return {
-    debug: (message, fields) => write('debug', message, fields),
-    info: (message, fields) => write('info', message, fields),
-    warn: (message, fields) => write('warn', message, fields),
-    error: (message, fields) => write('error', message, fields),
-    child: (fields) => createLogger(level, { ...base, ...fields }),
+    debug: (message, fields) => log.debug(fields ?? {}, message),
+    info: (message, fields) => log.info(fields ?? {}, message),
+    warn: (message, fields) => log.warn(fields ?? {}, message),
+    error: (message, fields) => log.error(fields ?? {}, message),
+    child: (fields) => wrap(log.child(redactFields(fields) as LogFields)),
   };
 }
