@@ -59,6 +59,10 @@ export interface Child {
   /** Resolves with the first output line (already written or to come) matching `predicate`. */
   waitForLine(predicate: (line: string) => boolean, timeoutMs: number): Promise<string>;
   stop(timeoutMs?: number): Promise<void>;
+  /** The last lines of output (kept for error reports). */
+  recentLines(): string[];
+  /** The last error-level log lines. */
+  errorLines(): string[];
 }
 
 /** The minimal environment a child gets; nothing else of the bench's environment leaks in. */
@@ -84,6 +88,8 @@ export function spawnChild(
   });
   children.add(child);
   const lines: string[] = [];
+  // Error lines are kept apart: at LOG_LEVEL info they would scroll out of `lines` quickly.
+  const errorLines: string[] = [];
   const listeners = new Set<() => void>();
   let ended = false;
   const exited = new Promise<number | null>((resolve) => {
@@ -98,6 +104,10 @@ export function spawnChild(
     createInterface({ input: stream! }).on('line', (line) => {
       lines.push(line);
       if (lines.length > KEPT_LINES) lines.shift();
+      if (/"level"\s*:\s*("error"|50|"fatal"|60)/.test(line)) {
+        errorLines.push(line);
+        if (errorLines.length > KEPT_LINES) errorLines.shift();
+      }
       for (const listener of [...listeners]) listener();
     });
   }
@@ -130,6 +140,8 @@ export function spawnChild(
     process: child,
     exited,
     waitForLine,
+    recentLines: () => [...lines],
+    errorLines: () => [...errorLines],
     async stop(timeoutMs = 10_000) {
       if (ended) return;
       child.kill('SIGTERM');

@@ -1,4 +1,4 @@
-import type { CostRep, HeldRun, StreamRep } from './scenarios.js';
+import type { CostRep, HeldRun, IdleRates, StreamRep } from './scenarios.js';
 import { spread, type Spread } from './stats.js';
 
 /** The printed table (markdown, so it can go into the README as is) and its summary figures. */
@@ -38,7 +38,12 @@ export interface StreamGroup {
   reps: StreamRep[];
 }
 
-export function buildRows(cost: CostRep[], streams: StreamGroup[], held: HeldRun | undefined) {
+export function buildRows(
+  cost: CostRep[],
+  idle: IdleRates,
+  streams: StreamGroup[],
+  held: HeldRun | undefined,
+) {
   const rows: Row[] = [];
   const turns = cost[0]?.chats ?? 0;
   const tokens = cost[0]?.tokensPerStreamedTurn ?? 0;
@@ -47,7 +52,7 @@ export function buildRows(cost: CostRep[], streams: StreamGroup[], held: HeldRun
       'server CPU per trivial turn ("hi", title included)',
       fromReps(cost, (r) => r.trivialCpuMs),
       'ms',
-      `${turns} createChat turns per rep, both replicas, /proc`,
+      `${turns} createChat turns per rep, both replicas, /proc, net of idle ${format(idle.cpuMsPerSecond, 'ms')}/s (gross ${format(fromReps(cost, (r) => r.trivialCpuMsGross).median, 'ms')})`,
     ),
     spreadRow(
       'server CPU per delivered delta (one subscriber)',
@@ -65,7 +70,7 @@ export function buildRows(cost: CostRep[], streams: StreamGroup[], held: HeldRun
       'SQL statements per trivial turn',
       fromReps(cost, (r) => r.trivialStatements),
       'n',
-      'agentgraph_sql_statements_total, both replicas',
+      `agentgraph_sql_statements_total, both replicas, net of idle ${format(idle.statementsPerSecond ?? Number.NaN, 'n')}/s`,
     ),
     spreadRow(
       'SQL statements per later "hi" turn / streamed turn',

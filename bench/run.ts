@@ -25,18 +25,22 @@ import {
   createDatabase,
   startCluster,
   startFakeLlmProcess,
+  type Cluster,
   type ClusterOptions,
 } from './cluster.js';
 import { cleanupAll, progress, REPO_ROOT, resolveStartCommand } from './processes.js';
 import { buildRows, renderTable, type StreamGroup } from './report.js';
 import {
+  apiErrors,
   costRep,
   heldRun,
+  idleRates,
   prepareChats,
   streamRep,
   type BenchContext,
   type CostRep,
   type HeldRun,
+  type IdleRates,
   type StreamProfile,
   type StreamRep,
 } from './scenarios.js';
@@ -48,6 +52,8 @@ interface Plan {
   streamWarmups: number;
   costChats: number;
   costWarmupChats: number;
+  /** How long the replicas' idle CPU and statements are measured, to subtract them. */
+  idleWindowMs: number;
   /** The streamed turn of the cost scenario. */
   costTokens: number;
   concurrencies: number[];
@@ -70,6 +76,7 @@ const FULL: Plan = {
   streamWarmups: 1,
   costChats: 100,
   costWarmupChats: 20,
+  idleWindowMs: 5_000,
   costTokens: 100,
   concurrencies: [1, 100, 200],
   profiles: profiles(100),
@@ -85,6 +92,7 @@ const QUICK: Plan = {
   streamWarmups: 0,
   costChats: 20,
   costWarmupChats: 10,
+  idleWindowMs: 2_000,
   costTokens: 40,
   concurrencies: [1, 50],
   profiles: profiles(40),
@@ -154,6 +162,7 @@ async function main() {
     secretKey: randomBytes(32).toString('hex'),
   };
   let cluster = await startCluster(clusterOptions);
+  running = cluster;
   progress(`replicas at ${cluster.replicas.map((r) => r.url).join(', ')} (default settings)`);
   await configureModel(cluster.gql(0), fake.baseUrl);
   let ctx: BenchContext = { cluster, db: database, fake };
@@ -161,11 +170,14 @@ async function main() {
   // 1. cost
   const costScript = { tokens: plan.costTokens, delayMs: SLOW_DELAY_MS };
   progress(`cost: warm-up with ${plan.costWarmupChats} chats`);
-  const costWarmup = await costRep(ctx, plan.costWarmupChats, costScript);
+  const noIdle: IdleRates = { windowMs: 0, cpuMsPerSecond: 0, statementsPerSecond: 0 };
+  const costWarmup = await costRep(ctx, plan.costWarmupChats, costScript, noIdle);
+  progress(`cost: idle rates over ${plan.idleWindowMs} ms`);
+  const idle = await idleRates(ctx, plan.idleWindowMs);
   const cost: CostRep[] = [];
   for (let rep = 1; rep <= plan.repetitions; rep++) {
     progress(`cost: rep ${rep}/${plan.repetitions}, ${plan.costChats} chats`);
-    cost.push(await costRep(ctx, plan.costChats, costScript));
+    cost.push(await costRep(ctx, plan.costChats, costScript, idle));
   }
   noteLoad('after cost');
 
@@ -196,8 +208,10 @@ async function main() {
   // 3. held
   const heldOverrides = heldSettings(defaults, plan);
   progress(`held: restarting replicas with ${JSON.stringify(heldOverrides)}`);
+  serverErrors.push(...collectServerErrors(cluster));
   await cluster.stop();
   cluster = await startCluster({ ...clusterOptions, overrides: heldOverrides });
+  running = cluster;
   ctx = { ...ctx, cluster };
   const held: HeldRun = await heldRun(
     ctx,
@@ -206,9 +220,10 @@ async function main() {
     plan.heartbeatBeats,
   );
   noteLoad('end');
+  serverErrors.push(...collectServerErrors(cluster));
   await cluster.stop();
 
-  const rows = buildRows(cost, streams, held);
+  const rows = buildRows(cost, idle, streams, held);
   const table = renderTable(rows);
   const git = gitState();
   const header = [
@@ -216,6 +231,7 @@ async function main() {
     `replicas: ${start.description}; defaults ${JSON.stringify(defaults)}`,
     `held scenario settings: ${JSON.stringify(heldOverrides)}`,
     `load average (1/5/15 min) at start ${loads[0]!.loadavg.join(' ')}, at end ${loads.at(-1)!.loadavg.join(' ')}`,
+    `API mutations that failed with a server error (retried when not stored): ${apiErrors.length}; error lines logged by the replicas: ${serverErrors.length}`,
     `each figure: median of ${plan.repetitions} repetition(s) after a warm-up; spread = min – max of the repetitions`,
   ];
   console.log(`\n${header.join('\n')}\n\n${table}\n`);
@@ -230,9 +246,11 @@ async function main() {
     startCommand: start.description,
     settings: { defaults, streamAndCostRuns: {}, heldRun: heldOverrides },
     plan,
-    cost: { warmup: costWarmup, reps: cost },
+    cost: { warmup: costWarmup, idle, reps: cost },
     streams: { warmups, groups: streams },
     held,
+    apiErrors,
+    serverErrors,
     table: rows,
   };
   const file = path.join(REPO_ROOT, 'bench', 'results.json');
@@ -254,6 +272,23 @@ function heldSettings(defaults: Record<string, unknown>, plan: Plan): Record<str
   return overrides;
 }
 
+const serverErrors: string[] = [];
+const collectServerErrors = (cluster: Cluster) =>
+  cluster.replicas.flatMap((replica) =>
+    replica.child.errorLines().map((line) => `${replica.name}: ${line}`),
+  );
+
+/** The replicas of the moment, whose error log lines explain a failed run. */
+let running: Cluster | undefined;
+const ERROR_LINES_SHOWN = 10;
+
+function showServerErrors() {
+  for (const replica of running?.replicas ?? []) {
+    const errors = replica.child.errorLines().slice(-ERROR_LINES_SHOWN);
+    for (const line of errors) progress(`replica ${replica.name}: ${line}`);
+  }
+}
+
 let exiting = false;
 async function exit(code: number) {
   if (exiting) return;
@@ -273,6 +308,7 @@ main().then(
   () => exit(0),
   (error: unknown) => {
     progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    showServerErrors();
     void exit(1);
   },
 );

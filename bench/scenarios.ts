@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChatWatch, type TurnTrace } from './client.js';
 import {
@@ -30,10 +31,55 @@ const READY_TIMEOUT_MS = 30_000;
 const DB_POLL_MS = 50;
 const RSS_SAMPLE_MS = 200;
 const MS = 1000;
+const NONCE_BYTES = 8;
+
+/** Mutations that failed and were retried: listed in the results, never hidden. */
+export const apiErrors: string[] = [];
+const MUTATION_ATTEMPTS = 3;
+
+/** The chat whose USER message carries `nonce`, if the server stored it. */
+async function storedMessageChat(db: BenchDatabase, nonce: string) {
+  const { rows } = await db.pool.query<{ chatId: string }>(
+    `SELECT chat_id::text AS "chatId" FROM chat_messages
+      WHERE role = 'USER' AND parts::text LIKE $1 LIMIT 1`,
+    [`%${nonce}%`],
+  );
+  return rows[0]?.chatId;
+}
+
+/**
+ * createChat / sendMessage with a unique message. An INTERNAL error (a server overwhelmed on a
+ * loaded machine) is retried only when the database shows the message was not stored, so a
+ * retry never sends a turn twice.
+ */
+async function sendOnce(
+  ctx: BenchContext,
+  index: number,
+  script: BenchScript,
+  chatId?: string,
+): Promise<string> {
+  const nonce = randomBytes(NONCE_BYTES).toString('hex');
+  const text = encodeScript(script, nonce);
+  const gql = ctx.cluster.gql(index);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (chatId === undefined) return await gql.createChat(text);
+      await gql.sendMessage(chatId, text);
+      return chatId;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const what = chatId ? 'sendMessage' : 'createChat';
+      apiErrors.push(`${new Date().toISOString()} ${what}: ${message}`);
+      progress(`${what} failed (attempt ${attempt}): ${message}`);
+      if (attempt >= MUTATION_ATTEMPTS || !message.includes('INTERNAL')) throw error;
+      const stored = await storedMessageChat(ctx.db, nonce);
+      if (stored) return stored;
+    }
+  }
+}
 
 async function createChats(ctx: BenchContext, count: number, script: BenchScript) {
-  const text = encodeScript(script);
-  return Promise.all(Array.from({ length: count }, (_, i) => ctx.cluster.gql(i).createChat(text)));
+  return Promise.all(Array.from({ length: count }, (_, i) => sendOnce(ctx, i, script)));
 }
 
 /** Polls the database until every chat is WAITING with its generated title saved. */
@@ -89,7 +135,6 @@ async function runTurns(
   watches: ChatWatch[],
   script: BenchScript,
 ): Promise<TurnRun> {
-  const text = encodeScript(script);
   const rssPeakBytes = ctx.cluster.replicas.map(() => 0);
   const sampleRss = () =>
     ctx.cluster.replicas.forEach((replica, i) => {
@@ -99,9 +144,7 @@ async function runTurns(
   try {
     const startedAt = performance.now();
     const traces = watches.map((watch) => watch.begin(startedAt));
-    await Promise.all(
-      watches.map((watch, i) => ctx.cluster.gql(i).sendMessage(watch.chatId, text)),
-    );
+    await Promise.all(watches.map((watch, i) => sendOnce(ctx, i, script, watch.chatId)));
     await Promise.all(watches.map((watch) => watch.done(TURN_TIMEOUT_MS)));
     sampleRss();
     checkText(traces, script);
@@ -124,8 +167,34 @@ async function runTurns(
 // ---------------------------------------------------------------------------------------------
 // Cost: CPU and statements per trivial turn, CPU per delivered delta
 
+/** What the replicas spend doing nothing (acquire polls, heartbeats, idle sockets). */
+export interface IdleRates {
+  windowMs: number;
+  cpuMsPerSecond: number;
+  statementsPerSecond: number | undefined;
+}
+
+export async function idleRates(ctx: BenchContext, windowMs: number): Promise<IdleRates> {
+  const start = await ctx.cluster.snapshot('start');
+  await sleep(windowMs);
+  const end = await ctx.cluster.snapshot('end');
+  const seconds = (end.at - start.at) / MS;
+  const statements = delta(start, end, 'statements');
+  return {
+    windowMs: end.at - start.at,
+    cpuMsPerSecond: (delta(start, end, 'procCpu')! * MS) / seconds,
+    statementsPerSecond: statements === undefined ? undefined : statements / seconds,
+  };
+}
+
+/**
+ * Every figure is net of the idle rates over the window's duration: the streamed turns last longer
+ * than the "hi" turns, and their difference must not charge the idle polls to the deltas.
+ */
 export interface CostRep {
   chats: number;
+  /** Before the idle correction. */
+  trivialCpuMsGross: number;
   /** createChat "hi" → WAITING with its title: CPU of both replicas per turn. */
   trivialCpuMs: number;
   trivialCpuMsFromMetrics: number | undefined;
@@ -149,15 +218,24 @@ export async function costRep(
   ctx: BenchContext,
   chats: number,
   streamed: BenchScript,
+  idle: IdleRates,
 ): Promise<CostRep> {
   const window = async (work: () => Promise<unknown>) => {
     const start: Snapshot = await ctx.cluster.snapshot('start');
     await work();
     const end = await ctx.cluster.snapshot('end');
+    const seconds = (end.at - start.at) / MS;
+    const idleCpu = (idle.cpuMsPerSecond / MS) * seconds;
+    const metricsCpu = delta(start, end, 'cpuSeconds');
+    const statements = delta(start, end, 'statements');
     return {
-      cpu: delta(start, end, 'procCpu')!,
-      metricsCpu: delta(start, end, 'cpuSeconds'),
-      statements: delta(start, end, 'statements'),
+      grossCpu: delta(start, end, 'procCpu')!,
+      cpu: delta(start, end, 'procCpu')! - idleCpu,
+      metricsCpu: metricsCpu === undefined ? undefined : metricsCpu - idleCpu,
+      statements:
+        statements === undefined || idle.statementsPerSecond === undefined
+          ? undefined
+          : statements - idle.statementsPerSecond * seconds,
     };
   };
   let ids: string[] = [];
@@ -179,6 +257,7 @@ export async function costRep(
     const extraTokens = chats * (expectedTokens(streamed) - 1);
     return {
       chats,
+      trivialCpuMsGross: (trivial.grossCpu * MS) / chats,
       trivialCpuMs: (trivial.cpu * MS) / chats,
       trivialCpuMsFromMetrics: perTurn(trivial.metricsCpu, chats, MS),
       trivialStatements: perTurn(trivial.statements, chats),

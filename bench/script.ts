@@ -13,6 +13,7 @@ export interface BenchScript {
 }
 
 const PREFIX = 'bench-script ';
+const NONCE_MARK = '#';
 /** What the fake answers to a title request (non-streaming): differs from any initial title. */
 export const BENCH_TITLE = 'Bench chat';
 /** The answer of a one-token script: the trivial turn of the issue. */
@@ -20,14 +21,19 @@ const TRIVIAL_ANSWER = 'hi';
 
 export const TRIVIAL: BenchScript = { tokens: 1, delayMs: 0 };
 
-export function encodeScript(script: BenchScript): string {
-  return `${PREFIX}${JSON.stringify(script)}`;
+/**
+ * `nonce` makes the message findable in the database: after a failed mutation, the bench checks
+ * whether it was stored before it tries again.
+ */
+export function encodeScript(script: BenchScript, nonce = ''): string {
+  return `${PREFIX}${JSON.stringify(script)}${nonce ? ` ${NONCE_MARK}${nonce}` : ''}`;
 }
 
 export function decodeScript(text: string): BenchScript | undefined {
   if (!text.startsWith(PREFIX)) return undefined;
   try {
-    const parsed = JSON.parse(text.slice(PREFIX.length)) as Partial<BenchScript>;
+    const json = text.slice(PREFIX.length).split(` ${NONCE_MARK}`, 1)[0]!;
+    const parsed = JSON.parse(json) as Partial<BenchScript>;
     if (typeof parsed.tokens !== 'number' || typeof parsed.delayMs !== 'number') return undefined;
     return { tokens: parsed.tokens, delayMs: parsed.delayMs, hold: parsed.hold === true };
   } catch {
