@@ -44,6 +44,11 @@ const envSchema = z.object({
   CHAT_ACQUIRE_BATCH: positiveInt(10),
   /** Most chats one replica runs at once. */
   CHAT_MAX_CONCURRENT: positiveInt(20),
+  /**
+   * A message's text/reasoning deltas are merged for this long before one part is published
+   * (B14 allows at most 25 ms; tests raise it to make the merge deterministic). 0 disables it.
+   */
+  CHAT_STREAM_COALESCE_MS: z.coerce.number().int().min(0).max(60_000).default(25),
   /** Model steps per turn before the turn stops (B10). */
   CHAT_MAX_STEPS: positiveInt(50),
   /** Disable the daemon in this process (API-only replicas, some tests). */

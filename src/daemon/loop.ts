@@ -13,6 +13,7 @@ import {
   type ToolSpec,
 } from '../llm/index.js';
 import type { ToolOutcome } from '../tools/tool.js';
+import { DeltaCoalescer, type CoalescerOptions } from './delta-coalescer.js';
 
 /**
  * The agent loop, pure: it receives the model, the tools and callbacks, and never touches the
@@ -65,6 +66,8 @@ export interface LoopInput {
   maxSteps?: number;
   maxOutputTokens?: number;
   retryPolicy?: RetryPolicy;
+  /** How text and reasoning deltas are merged before they are published (B14). */
+  coalesce?: CoalescerOptions;
   signal: AbortSignal;
   /** Sleep used between retries; resolves early (rejecting) when the signal aborts. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -201,54 +204,65 @@ async function streamStep(
 ) {
   const publish = (part: MessagePart) =>
     callbacks.publishPart({ messageId, role: 'ASSISTANT', part, seq: state.seq++ });
+  // Text and reasoning deltas are merged for a short window (B14); any other part first
+  // publishes what is merged, so parts keep their order.
+  const deltas = new DeltaCoalescer((part) => publish(part), input.coalesce);
   const chunks = input.model.stream({
     messages,
     tools: input.tools.length > 0 ? input.tools : undefined,
     signal: input.signal,
     maxOutputTokens: input.maxOutputTokens,
   });
-  for await (const chunk of chunks) {
-    switch (chunk.type) {
-      case 'text-delta':
-        state.text += chunk.text;
-        await publish({ type: 'TEXT', text: chunk.text });
-        break;
-      case 'reasoning-delta':
-        state.reasoning += chunk.text;
-        await publish({ type: 'REASONING', text: chunk.text });
-        break;
-      case 'tool-call-delta':
-        await publish({
-          type: 'TOOL_CALL',
-          toolCallId: chunk.toolCallId,
-          toolName: chunk.toolName,
-          argsDelta: chunk.argsDelta,
-        });
-        break;
-      case 'tool-call': {
-        state.toolCalls.push({
-          id: chunk.toolCallId,
-          name: chunk.toolName,
-          argsJson: chunk.argsJson,
-          args: chunk.args,
-          ...(chunk.parseError ? { parseError: chunk.parseError } : {}),
-        });
-        const part: ToolCallPart = {
-          type: 'TOOL_CALL',
-          toolCallId: chunk.toolCallId,
-          toolName: chunk.toolName,
-          args: chunk.args ?? null,
-        };
-        await publish(part);
-        break;
+  try {
+    for await (const chunk of chunks) {
+      switch (chunk.type) {
+        case 'text-delta':
+          state.text += chunk.text;
+          await deltas.add('TEXT', chunk.text);
+          break;
+        case 'reasoning-delta':
+          state.reasoning += chunk.text;
+          await deltas.add('REASONING', chunk.text);
+          break;
+        case 'tool-call-delta':
+          await deltas.flush();
+          await publish({
+            type: 'TOOL_CALL',
+            toolCallId: chunk.toolCallId,
+            toolName: chunk.toolName,
+            argsDelta: chunk.argsDelta,
+          });
+          break;
+        case 'tool-call': {
+          await deltas.flush();
+          state.toolCalls.push({
+            id: chunk.toolCallId,
+            name: chunk.toolName,
+            argsJson: chunk.argsJson,
+            args: chunk.args,
+            ...(chunk.parseError ? { parseError: chunk.parseError } : {}),
+          });
+          const part: ToolCallPart = {
+            type: 'TOOL_CALL',
+            toolCallId: chunk.toolCallId,
+            toolName: chunk.toolName,
+            args: chunk.args ?? null,
+          };
+          await publish(part);
+          break;
+        }
+        case 'usage':
+          state.usage = chunk.usage;
+          break;
+        case 'finish':
+          state.finishReason = chunk.reason;
+          break;
       }
-      case 'usage':
-        state.usage = chunk.usage;
-        break;
-      case 'finish':
-        state.finishReason = chunk.reason;
-        break;
     }
+    await deltas.flush();
+  } finally {
+    // After a failure nothing merged is published any more: the persisted step carries it.
+    await deltas.close();
   }
 }
 

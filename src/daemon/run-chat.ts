@@ -228,6 +228,7 @@ async function runLoop(
       messages,
       maxSteps: env.maxSteps,
       retryPolicy: env.retryPolicy,
+      coalesce: { windowMs: env.deps.config.CHAT_STREAM_COALESCE_MS },
       signal: handle.signal,
     },
     callbacks,

@@ -47,9 +47,10 @@ describe('replicas: chatEvents across processes (B13-B15)', () => {
       expect(messages.map((message) => message.role)).toEqual(['USER', 'ASSISTANT']);
       const assistant = messages[1]!;
       expect(textOf(assistant.parts)).toBe(chunks.join(''));
-      // One MessagePartEvent per provider chunk, all naming the message they became (B14).
+      // Deltas all name the message they became and concatenate to its text (B14: the server
+      // may merge provider chunks for a short window).
       const parts = events.filter((event) => event.__typename === 'MessagePartEvent');
-      expect(parts.map((event) => event.part?.text)).toEqual(chunks);
+      expect(parts.map((event) => event.part?.text).join('')).toBe(chunks.join(''));
       expect(new Set(parts.map((event) => event.messageId))).toEqual(new Set([assistant.id]));
       const statuses = events.filter((e) => e.__typename === 'StatusEvent').map((e) => e.status);
       expect(statuses.slice(-2)).toEqual(['RUNNING', 'WAITING']);
@@ -95,9 +96,12 @@ describe('replicas: chatEvents across processes (B13-B15)', () => {
     try {
       const toolEvent = await first.waitFor((event) => event.chatEvents.message?.role === 'TOOL');
       const toolId = toolEvent.chatEvents.message!.id;
-      await first.waitFor(
-        (event) =>
-          isPart(event) && event.chatEvents.part?.text === `w${HELD_AFTER_TEXT_CHUNKS - 3} `,
+      await first.waitFor(() =>
+        first.events
+          .filter((event) => isPart(event) && BigInt(event.chatEvents.messageId!) > BigInt(toolId))
+          .map((event) => event.chatEvents.part!.text!)
+          .join('')
+          .includes(`w${HELD_AFTER_TEXT_CHUNKS - 3} `),
       );
       const seenMessages = first.events.filter(isMessage).map((e) => e.chatEvents.message!);
       expect(seenMessages.map((message) => message.role)).toEqual(['USER', 'ASSISTANT', 'TOOL']);
@@ -130,9 +134,9 @@ describe('replicas: chatEvents across processes (B13-B15)', () => {
       expect(textOf(final.parts)).toBe(chunks.join(''));
       // Every part of the streaming step exactly once, in order: the buffered ones, then live.
       const parts = events.filter((event) => event.__typename === 'MessagePartEvent');
-      expect(parts.map((event) => event.part?.text)).toEqual(chunks);
+      expect(parts.map((event) => event.part?.text).join('')).toBe(chunks.join(''));
       expect(new Set(parts.map((event) => event.messageId))).toEqual(new Set([final.id]));
-      expect(chunks.slice(0, firstParts.length)).toEqual(firstParts);
+      expect(chunks.join('').startsWith(firstParts.join(''))).toBe(true);
 
       // Together the two connections saw every persisted message exactly once.
       const persisted = await cluster.messages(chatId);

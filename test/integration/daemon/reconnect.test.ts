@@ -48,8 +48,9 @@ describe('chatEvents: snapshot then live, resumable with afterMessageId (B13, B1
           ? [e.part.text]
           : [],
       );
-      // Every delta exactly once, in order: their concatenation is the persisted text.
-      expect(deltas).toEqual(pieces);
+      // Every delta exactly once, in order: their concatenation is the persisted text (B14 lets
+      // the server merge provider chunks, so the pieces may arrive fewer and longer).
+      expect(deltas.join('')).toBe(pieces.join(''));
       const statuses = events.filter((e) => e.__typename === 'StatusEvent');
       expect(statuses.map((e) => ('status' in e ? e.status : ''))).toEqual(['RUNNING', 'WAITING']);
     } finally {
