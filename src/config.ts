@@ -59,6 +59,21 @@ const envSchema = z.object({
   /** Stable id of this replica's worker; default hostname:pid:random. */
   WORKER_ID: optionalString,
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /**
+   * Longest silence of a model provider: before the response headers and between two chunks of
+   * a stream. Past it the call fails as a transient provider error (retried, then ERROR), so a
+   * stalled provider cannot hold a chat RUNNING. Default 2 minutes.
+   */
+  LLM_STREAM_IDLE_TIMEOUT_MS: positiveInt(120_000),
+  /**
+   * Allow provider base URLs in link-local / cloud metadata ranges (169.254.0.0/16, fe80::/10,
+   * fd00:ec2::254, 100.100.100.200, metadata.google.internal, ...). Default false. Loopback and
+   * other private addresses (a self-hosted model server) are always allowed.
+   */
+  ALLOW_PRIVATE_PROVIDER_URLS: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
   /** WORKSPACE_SANDBOX, WORKSPACE_NETWORK, WORKSPACE_LIMIT_*: see workspace/sandbox-settings.ts. */
   ...workspaceSandboxEnv,
 });

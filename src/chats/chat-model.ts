@@ -16,7 +16,7 @@ export interface ChatModel {
  * config deleted under a chat must not strand it). Null when neither is usable.
  */
 export async function resolveChatModel(
-  deps: Pick<Deps, 'prisma' | 'secretBox'>,
+  deps: Pick<Deps, 'prisma' | 'secretBox' | 'config'>,
   modelConfigId: string | null,
 ): Promise<ChatModel | null> {
   let settings = modelConfigId ? await resolveProviderSettings(deps, modelConfigId) : null;
@@ -24,5 +24,10 @@ export async function resolveChatModel(
     const fallback = await findUsableModelConfig(deps.prisma);
     settings = fallback ? await resolveProviderSettings(deps, fallback.id) : null;
   }
-  return settings ? { settings, model: createLanguageModel(settings) } : null;
+  if (!settings) return null;
+  const model = createLanguageModel(settings, {
+    timeoutMs: deps.config.LLM_STREAM_IDLE_TIMEOUT_MS,
+    allowPrivateNetwork: deps.config.ALLOW_PRIVATE_PROVIDER_URLS,
+  });
+  return { settings, model };
 }

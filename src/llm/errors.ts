@@ -1,3 +1,4 @@
+import { storableText } from '../text/storable.js';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 
 const MS_PER_SECOND = 1000;
@@ -32,7 +33,12 @@ export class ProviderError extends Error {
   readonly retryAfterMs: number | undefined;
 
   constructor(message: string, options: ProviderErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Redacted (generic shapes; callers also pass the provider's own key, see userMessage) and
+    // storable, because this message goes to the database and to every subscriber.
+    super(
+      storableText(redactSecrets(message)),
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.status = options.status;
     this.transient = options.transient ?? false;
     this.retryAfterMs = options.retryAfterMs;
@@ -131,15 +137,52 @@ function bodyMessage(err: APIError): string | undefined {
   return undefined;
 }
 
-/** Removes the given secrets, and anything shaped like a key or a bearer token, from text. */
+/** Fragments of a configured key shorter than this are not treated as the key. */
+const MIN_KEY_FRAGMENT = 8;
+/** Runs of key-like characters: candidates for "a fragment of the configured key". */
+const KEYISH_RUN = /[A-Za-z0-9_\-.+/=]{8,}/g;
+/** Secret shapes, each replaced whole (the prefix kept where it says what kind of secret). */
+const SECRET_PATTERNS: readonly [RegExp, string][] = [
+  // OpenAI / Anthropic style keys: sk-…, sk-proj-…, sk-ant-…
+  [/\bsk-[A-Za-z0-9_-]{6,}/g, `sk-${REDACTED}`],
+  [/\b(Bearer|Basic|Token)(\s+)[^\s"',;]+/gi, `$1$2${REDACTED}`],
+  // key=…, api_key: "…", "x-api-key": "…", token=…, secret=…, password=…
+  [
+    /\b((?:x-)?api[_-]?key|access[_-]?token|token|secret|password|authorization)("?\s*[:=]\s*"?)[^\s"',;&]+/gi,
+    `$1$2${REDACTED}`,
+  ],
+  // JSON Web Tokens, AWS access key ids, Google API keys, GitHub tokens.
+  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+)?/g, REDACTED],
+  [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, REDACTED],
+  [/\bAIza[0-9A-Za-z_-]{30,}/g, REDACTED],
+  [/\bgh[pousr]_[A-Za-z0-9]{20,}/g, REDACTED],
+  // Long hex (32+: 128-bit and longer secrets, hashes) …
+  [/\b[0-9a-f]{32,}\b/gi, REDACTED],
+];
+/** … and long base64 / base64url runs that mix letters and digits (not plain words). */
+const LONG_BASE64 = /[A-Za-z0-9+/_-]{32,}={0,2}/g;
+const HAS_DIGIT = /\d/;
+const HAS_LETTER = /[A-Za-z]/;
+
+/**
+ * Removes secrets from text a provider sent back (issue #8): the given ones (the provider's own
+ * key) and any fragment of them of 8+ characters, plus anything shaped like a key, a bearer or
+ * basic credential, a `key=value` secret, a JWT, or a long hex / base64 string. Used on every
+ * ProviderError message, so nothing reaches Chat.lastError, RetryEvents or logs unredacted.
+ */
 export function redactSecrets(text: string, secrets: readonly (string | null | undefined)[] = []) {
   let out = text;
   for (const secret of secrets) {
-    if (secret) out = out.split(secret).join(REDACTED);
+    if (!secret) continue;
+    out = out.split(secret).join(REDACTED);
+    if (secret.length >= MIN_KEY_FRAGMENT) {
+      out = out.replace(KEYISH_RUN, (run) => (secret.includes(run) ? REDACTED : run));
+    }
   }
-  return out
-    .replace(/\bsk-[A-Za-z0-9_-]{6,}/g, `sk-${REDACTED}`)
-    .replace(/\b(Bearer\s+)[^\s"']+/gi, `$1${REDACTED}`);
+  for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
+  return out.replace(LONG_BASE64, (run) =>
+    HAS_DIGIT.test(run) && HAS_LETTER.test(run) ? REDACTED : run,
+  );
 }
 
 function userMessage(text: string, secrets: readonly (string | null | undefined)[]): string {
@@ -158,7 +201,8 @@ export interface ToProviderErrorOptions {
  */
 export function toProviderError(err: unknown, options: ToProviderErrorOptions = {}): ProviderError {
   const secrets = options.secrets ?? [];
-  if (err instanceof ProviderError) return err;
+  // Also one the SDK wrapped (e.g. the network policy refusing a URL inside fetch).
+  for (const link of causeChain(err)) if (link instanceof ProviderError) return link;
 
   if (err instanceof APIConnectionTimeoutError) {
     return new ProviderError('Timed out waiting for the model provider', {

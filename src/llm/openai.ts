@@ -2,6 +2,8 @@ import OpenAI from 'openai';
 import { ZERO_USAGE } from './cost.js';
 import { ProviderError, toProviderError } from './errors.js';
 import { failingModel } from './failing-model.js';
+import { storableText } from '../text/storable.js';
+import { blockedProviderUrlReason } from './network-policy.js';
 import {
   mapFinishReason,
   mapUsage,
@@ -21,8 +23,11 @@ import type {
 } from './types.js';
 
 const MINUTE_MS = 60_000;
-/** The openai SDK's own default, applied here to each gap between chunks as well. */
-export const DEFAULT_TIMEOUT_MS = 10 * MINUTE_MS;
+/**
+ * Longest silence of a provider, before the headers and between chunks (LLM_STREAM_IDLE_TIMEOUT_MS).
+ * Two minutes: a stalled provider must not hold a chat RUNNING for the SDK's ten.
+ */
+export const DEFAULT_TIMEOUT_MS = 2 * MINUTE_MS;
 
 /**
  * Aborts when the provider stays silent for `ms`. Stopped while the consumer handles chunks, so a
@@ -54,6 +59,26 @@ class SilenceDeadline {
 }
 
 /**
+ * Checks at request time where the provider's host resolves, so a name that pointed somewhere
+ * harmless when the provider was saved cannot be re-pointed at a metadata service later (DNS
+ * rebinding). fetch resolves the name again itself, so a resolver answering differently within
+ * the same instant is not covered; the check is about the stable case, and costs one lookup
+ * (cached by the OS resolver) per call.
+ */
+function guardedFetch(inner: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const reason = await blockedProviderUrlReason(url);
+    if (reason) {
+      throw new ProviderError(
+        `Refusing to call the model provider: ${reason} (set ALLOW_PRIVATE_PROVIDER_URLS=true to allow)`,
+      );
+    }
+    return inner(input, init);
+  };
+}
+
+/**
  * OpenAI's own API wants max_completion_tokens (reasoning models refuse max_tokens); many
  * compatible servers only know max_tokens.
  */
@@ -76,7 +101,9 @@ export const createOpenAiModel: LanguageModelFactory = (settings, options): Lang
     // Retrying is the daemon's policy (retry.ts), so it can report each attempt.
     maxRetries: 0,
     timeout: timeoutMs,
-    fetch: options.fetch,
+    fetch: options.allowPrivateNetwork
+      ? options.fetch
+      : guardedFetch(options.fetch ?? globalThis.fetch),
   });
   const secrets = [settings.apiKey];
 
@@ -170,7 +197,9 @@ export const createOpenAiModel: LanguageModelFactory = (settings, options): Lang
         },
         { signal: linkedSignal(req.signal, deadline) },
       );
-      const text = completion.choices?.[0]?.message?.content ?? '';
+      // Whole texts (titles, summaries) are stored as they are: make them storable here. Stream
+      // deltas are repaired when their parts are stored, since a chunk may split a surrogate pair.
+      const text = storableText(completion.choices?.[0]?.message?.content ?? '');
       return { text, usage: completion.usage ? mapUsage(completion.usage) : { ...ZERO_USAGE } };
     } catch (err) {
       throw failure(err, req.signal, deadline);

@@ -95,9 +95,15 @@ export interface LanguageModelOptions {
   fetch?: typeof fetch;
   /**
    * Longest wait for the response headers, and then for each next chunk of a stream. When it
-   * passes, the call fails with a transient ProviderError. Default: 10 minutes.
+   * passes, the call fails with a transient ProviderError. Default: 2 minutes
+   * (LLM_STREAM_IDLE_TIMEOUT_MS).
    */
   timeoutMs?: number;
+  /**
+   * Allow calls to link-local / cloud metadata addresses (ALLOW_PRIVATE_PROVIDER_URLS). Default
+   * false: every request checks where its host resolves first (network-policy.ts).
+   */
+  allowPrivateNetwork?: boolean;
 }
 
 /** Builds the model of one provider kind; each kind lives in its own file. */

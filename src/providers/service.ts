@@ -5,6 +5,7 @@ import type { PrismaClient } from '../db/client.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { ModelPrices, ProviderKind, ProviderSettings } from '../llm/index.js';
+import { blockedProviderUrlReason } from '../llm/network-policy.js';
 import { requireAdmin } from '../users/service.js';
 import {
   DEFAULT_COMPRESSION_THRESHOLD,
@@ -95,8 +96,22 @@ const USABLE_MODEL_CONFIG = {
   provider: { enabled: true, deletedAt: null },
 } satisfies Prisma.ModelConfigWhereInput;
 
-export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox'>) {
-  const { prisma, secretBox } = deps;
+export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox' | 'config'>) {
+  const { prisma, secretBox, config } = deps;
+
+  /** optionalBaseUrl, then the network policy (checked again at request time, in src/llm). */
+  async function allowedBaseUrl(value: string | null | undefined) {
+    const baseUrl = optionalBaseUrl(value);
+    if (baseUrl === null || config.ALLOW_PRIVATE_PROVIDER_URLS) return baseUrl;
+    const reason = await blockedProviderUrlReason(baseUrl);
+    if (reason) {
+      throw badInput(
+        'baseUrl',
+        `baseUrl refused: ${reason} (set ALLOW_PRIVATE_PROVIDER_URLS=true to allow)`,
+      );
+    }
+    return baseUrl;
+  }
 
   async function findLiveProvider(id: string) {
     const provider = isUuid(id)
@@ -130,7 +145,7 @@ export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox'>) 
     async createProvider(viewer: Viewer, input: CreateProviderInput, query: ProviderQuery = {}) {
       requireAdmin(viewer);
       const displayName = trimmedName('displayName', input.displayName, DISPLAY_NAME_MAX);
-      const baseUrl = optionalBaseUrl(input.baseUrl);
+      const baseUrl = await allowedBaseUrl(input.baseUrl);
       const apiKey = optionalApiKey(input.apiKey);
       return prisma.provider.create({
         ...query,
@@ -149,7 +164,7 @@ export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox'>) 
       if (input.displayName != null) {
         data.displayName = trimmedName('displayName', input.displayName, DISPLAY_NAME_MAX);
       }
-      if (input.baseUrl != null) data.baseUrl = optionalBaseUrl(input.baseUrl);
+      if (input.baseUrl != null) data.baseUrl = await allowedBaseUrl(input.baseUrl);
       if (input.apiKey != null) {
         const apiKey = optionalApiKey(input.apiKey);
         data.apiKeyEncrypted = apiKey === null ? null : secretBox.encrypt(apiKey);

@@ -68,11 +68,18 @@ export function compressionThreshold(value: number): number {
   return value;
 }
 
-/** A price per million tokens: a finite number >= 0, or null for "free / unknown". */
+/**
+ * Highest price per million tokens, in micro-dollars: $1,000,000 per million tokens, a thousand
+ * times the dearest model sold today. The bound keeps cost arithmetic (tokens x price) far inside
+ * the exactly representable integers; 1e308 used to be accepted and made every cost Infinity.
+ */
+export const MAX_PRICE_MICROS = 1e12;
+
+/** A price per million tokens: a finite number from 0 to MAX_PRICE_MICROS, or null. */
 export function optionalPrice(field: string, value: number | null): number | null {
   if (value === null) return null;
-  if (!Number.isFinite(value) || value < 0) {
-    throw badInput(field, `${field} must be a number >= 0, or null`);
+  if (!Number.isFinite(value) || value < 0 || value > MAX_PRICE_MICROS) {
+    throw badInput(field, `${field} must be a number from 0 to ${MAX_PRICE_MICROS}, or null`);
   }
   return value;
 }

@@ -18,6 +18,12 @@ import { requireAdmin } from '../users/service.js';
  */
 export const PERIOD_DAYS_MIN = 1;
 export const PERIOD_DAYS_MAX = 366;
+/**
+ * Highest usage limit, in micro-dollars ($1e9): far above any real budget, and far inside the
+ * integers a double holds exactly, so spent-vs-limit comparisons stay exact.
+ */
+export const MAX_LIMIT_MICROS = 1e15;
+
 /** The window usageLimitStatus reports when no limit applies. */
 export const NO_LIMIT_PERIOD_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -91,8 +97,14 @@ export function createUsageService({ prisma }: Pick<Deps, 'prisma'>) {
         );
       }
       const limitMicros = input.limitMicros ?? null;
-      if (limitMicros !== null && (!Number.isFinite(limitMicros) || limitMicros < 0)) {
-        throw badInput('limitMicros', 'limitMicros must be a number >= 0, or null');
+      if (
+        limitMicros !== null &&
+        (!Number.isFinite(limitMicros) || limitMicros < 0 || limitMicros > MAX_LIMIT_MICROS)
+      ) {
+        throw badInput(
+          'limitMicros',
+          `limitMicros must be a number from 0 to ${MAX_LIMIT_MICROS}, or null`,
+        );
       }
       const userId = input.userId ?? null;
       if (userId !== null) {

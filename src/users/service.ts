@@ -7,6 +7,11 @@ import { isUuid } from '../db/ids.js';
 
 const USERNAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 const TOKEN_NAME_MAX = 128;
+/**
+ * API tokens one user may hold (issue #8): enough for every device and script, few enough that
+ * a leaked member token cannot mint hundreds of long-lived ones to survive its revocation.
+ */
+export const MAX_API_TOKENS_PER_USER = 50;
 /** lastUsedAt is a hint, not an audit log: write it at most once a minute per token. */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 export const BOOTSTRAP_ADMIN_USERNAME = 'admin';
@@ -68,6 +73,7 @@ export function createUserService({ prisma, logger }: Pick<Deps, 'prisma' | 'log
       try {
         return await prisma.user.create({ data: { username, role: input.role } });
       } catch (error) {
+        // Unique regardless of case (migration 0003): "ADMIN" is refused beside "admin".
         if (isUniqueViolation(error)) throw conflict(`User "${username}" already exists`);
         throw error;
       }
@@ -92,8 +98,15 @@ export function createUserService({ prisma, logger }: Pick<Deps, 'prisma' | 'log
         if (!(await findUser(userId))) throw notFound('User');
       }
       const token = generateApiToken();
-      const apiToken = await prisma.apiToken.create({
-        data: { userId, name, tokenHash: hashToken(token) },
+      // Count and insert under a lock of the user's row, so parallel requests cannot pass the cap.
+      const apiToken = await prisma.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+        if ((await tx.apiToken.count({ where: { userId } })) >= MAX_API_TOKENS_PER_USER) {
+          throw conflict(
+            `A user may have at most ${MAX_API_TOKENS_PER_USER} API tokens; revoke one first`,
+          );
+        }
+        return tx.apiToken.create({ data: { userId, name, tokenHash: hashToken(token) } });
       });
       return { token, apiToken };
     },

@@ -121,4 +121,21 @@ describe(`schema.prisma and the SQL migrations agree (${backend})`, () => {
       });
     }
   });
+
+  it('has every expression index noted in schema.prisma (Prisma cannot declare those)', async () => {
+    const noted = [
+      ...SCHEMA.matchAll(/\/\/ expression index (\w+): (UNIQUE )?ON (\w+) \((.+)\)$/gm),
+    ];
+    expect(noted.length).toBeGreaterThan(0);
+    const rows = await database.prisma.$queryRaw<{ indexname: string; indexdef: string }[]>`
+      SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'`;
+    for (const [, name, unique, table, expression] of noted) {
+      const index = rows.find((row) => row.indexname === name);
+      expect(index, `index ${name}`).toBeDefined();
+      const definition = index!.indexdef.replace(/"/g, '');
+      expect(definition).toContain(`${unique ? 'UNIQUE ' : ''}INDEX ${name} ON `);
+      expect(definition).toMatch(new RegExp(`ON (public\\.)?${table} `));
+      expect(definition.replace(/\s+/g, '')).toContain(expression!.replace(/\s+/g, ''));
+    }
+  });
 });
