@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import type { Writable } from 'node:stream';
 
 import { buildProcessEnv } from './environment.js';
 import { AgentRequestError, badRequest, errnoCode, fsRequestError, notFound } from './errors.js';
 import { HeadTailBuffer } from './head-tail-buffer.js';
 import type { Workspace } from './paths.js';
+import { connectOutbound, type OutboundNetwork } from './outbound-network.js';
 import {
+  BLOCK_FD,
   BWRAP,
   BWRAP_STATUS_FD,
   STATUS_FD,
@@ -205,6 +208,7 @@ export class ProcessManager {
     });
     const { sandbox } = this.options;
     const sandboxed = sandbox.kind === 'bwrap';
+    const outbound = sandbox.kind === 'bwrap' && sandbox.policy.network === 'outbound';
     const child = sandboxed
       ? spawn(
           BWRAP,
@@ -213,8 +217,21 @@ export class ProcessManager {
             cwd,
             command: request.command,
           }),
-          // fd 3: the sandbox init's "exit N"; fd 4: bwrap's JSON status with the init's pid.
-          { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] },
+          // fd 3: the sandbox init's "exit N"; fd 4: bwrap's JSON status with the init's pid;
+          // fd 5 (outbound): bwrap waits on it until the network is set up.
+          {
+            cwd,
+            env,
+            detached: true,
+            stdio: [
+              'ignore',
+              'pipe',
+              'pipe',
+              'pipe',
+              'pipe',
+              ...(outbound ? ['pipe' as const] : []),
+            ],
+          },
         )
       : spawn(SHELL, ['-c', request.command], {
           cwd,
@@ -301,10 +318,32 @@ export class ProcessManager {
           onExit(decoded.exitCode, decoded.signal);
         }
       });
+      let network: OutboundNetwork | undefined;
       onLines(child, BWRAP_STATUS_FD, (line) => {
         const pid = childPidOf(line);
-        if (pid !== undefined && managed.pid === undefined && managed.running) setGroup(pid);
+        if (pid === undefined || managed.pid !== undefined || !managed.running) return;
+        setGroup(pid);
+        if (!outbound) return;
+        connectOutbound(pid).then(
+          (connected) => {
+            network = connected;
+            if (exitSeen) connected.close();
+            // One byte lets bwrap go on and start the init.
+            (child.stdio as unknown as Array<Writable | undefined>)[BLOCK_FD]?.end('1');
+          },
+          (error: unknown) => {
+            const reason = error instanceof Error ? error.message : String(error);
+            managed.output.write(`agentgraph-agent: outbound network failed: ${reason}\n`);
+            // Still blocked before the init: kill it (bwrap then ends) rather than let it run.
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // Already gone.
+            }
+          },
+        );
       });
+      child.on('exit', () => network?.close());
       // bwrap itself exits once the whole sandbox is empty. Without an "exit" line first, the init
       // was killed (SIGKILL to the group) or bwrap failed to set up; its status says which.
       child.on('exit', (code, signal) => {

@@ -3,6 +3,8 @@ import { lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { outboundResolvConf, probeOutbound } from './outbound-network.js';
+
 /**
  * The sandbox every workspace command runs in (issue #8): bubblewrap (`bwrap`) gives each command
  * its own pid, mount, ipc, uts, user and (unless the policy says otherwise) network namespaces.
@@ -74,6 +76,11 @@ const SHELL = '/bin/sh';
 export const STATUS_FD = 3;
 /** fd on which bwrap writes its JSON status ({"child-pid": N} once the sandbox is set up). */
 export const BWRAP_STATUS_FD = 4;
+/**
+ * fd bwrap waits on (--block-fd) before it runs the init, with WORKSPACE_NETWORK=outbound: the
+ * agent writes to it once the namespace's network is set up.
+ */
+export const BLOCK_FD = 5;
 /** Longest the start-time probe may take; bwrap answers in a few milliseconds when it works. */
 const PROBE_TIMEOUT_MS = 10_000;
 
@@ -146,7 +153,7 @@ export function limitArgs(limits: ResourceLimits): string[] {
 }
 
 /** bwrap options that recreate the read-only system directories and the minimal /etc. */
-function systemMountArgs(): string[] {
+function systemMountArgs(network: NetworkPolicy): string[] {
   const args: string[] = [];
   for (const dir of SYSTEM_DIRS) {
     const stats = lstatOrUndefined(dir);
@@ -160,7 +167,10 @@ function systemMountArgs(): string[] {
     args.push('--ro-bind', nodePrefix, nodePrefix);
   }
   for (const entry of ETC_ENTRIES) {
-    args.push('--ro-bind-try', `/etc/${entry}`, `/etc/${entry}`);
+    // Outbound, names are resolved by slirp4netns's forwarder, not the host's (private) resolver.
+    const source =
+      entry === 'resolv.conf' && network === 'outbound' ? outboundResolvConf() : `/etc/${entry}`;
+    args.push('--ro-bind-try', source, `/etc/${entry}`);
   }
   return args;
 }
@@ -191,7 +201,7 @@ export function bwrapArgs(policy: SandboxPolicy, command: SandboxCommand): strin
     'ALL',
     '--hostname',
     'workspace',
-    ...systemMountArgs(),
+    ...systemMountArgs(policy.network),
     '--proc',
     '/proc',
     '--dev',
@@ -210,6 +220,7 @@ export function bwrapArgs(policy: SandboxPolicy, command: SandboxCommand): strin
     command.cwd,
     '--json-status-fd',
     String(BWRAP_STATUS_FD),
+    ...(policy.network === 'outbound' ? ['--block-fd', String(BLOCK_FD)] : []),
     '--',
     SHELL,
     '-c',
@@ -225,11 +236,16 @@ export function bwrapArgs(policy: SandboxPolicy, command: SandboxCommand): strin
  * works. Synchronous on purpose: it runs once, at start, before anything is served.
  */
 export function probeBwrap(policy: SandboxPolicy): string | null {
+  if (policy.network === 'outbound') {
+    const missing = probeOutbound();
+    if (missing) return missing;
+  }
   const root = mkdtempSync(path.join(os.tmpdir(), 'agentgraph-sandbox-probe-'));
   try {
     const result = spawnSync(
       BWRAP,
-      bwrapArgs(policy, { root, cwd: root, command: 'true' }),
+      // Outbound would wait for a network set up by the agent; the namespaces are the same.
+      bwrapArgs({ ...policy, network: 'none' }, { root, cwd: root, command: 'true' }),
       // fds 3 and 4 as the agent wires them: the init's status and bwrap's JSON status.
       {
         stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],

@@ -47,10 +47,11 @@ async function run(agent: AgentFixture, command: string, timeoutMs = 20_000) {
 }
 
 /** A node one-liner that prints "connected" or the connect error's code. */
-const connectTo = (port: number) =>
-  `node -e "require('net').connect(${port}, '127.0.0.1')` +
+const connectTo = (port: number, host = '127.0.0.1') =>
+  `node -e "require('net').connect(${port}, '${host}')` +
   `.on('connect', () => { console.log('connected'); process.exit(0); })` +
-  `.on('error', (e) => { console.log(e.code); process.exit(1); })"`;
+  `.on('error', (e) => { console.log(e.code); process.exit(1); })` +
+  `.setTimeout(3000, () => { console.log('timeout'); process.exit(1); })"`;
 
 describe('sandbox: what a workspace command can see', () => {
   let agent: AgentFixture;
@@ -148,8 +149,9 @@ describe('sandbox: network policy', () => {
 
   beforeAll(async () => {
     // A service on the host's loopback, like Postgres or Redis.
+    // Bound to every address, as a carelessly configured Postgres or Redis would be.
     listener = createServer((socket) => socket.end());
-    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => listener.listen(0, '0.0.0.0', resolve));
     port = (listener.address() as AddressInfo).port;
   });
   afterAll(async () => {
@@ -164,6 +166,24 @@ describe('sandbox: network policy', () => {
       const result = await run(agent, connectTo(target));
       expect(result.output).not.toContain('connected');
       expect(result.exitCode).toBe(1);
+    }
+  });
+
+  it('outbound: a network, but not the host loopback, the host addresses or private ranges', async () => {
+    const agent = await startAgentFixture({ sandbox: sandboxed({ network: 'outbound' }) });
+    agents.push(agent);
+    const routes = await run(agent, 'ip route');
+    expect(routes.output).toContain('default via 10.0.2.2');
+    const hostAddresses = Object.values(os.networkInterfaces())
+      .flatMap((addresses) => addresses ?? [])
+      .filter((address) => address.family === 'IPv4')
+      .map((address) => address.address);
+    // 10.0.2.2 is slirp4netns's gateway, which would lead to the host's loopback if allowed.
+    for (const host of ['127.0.0.1', '10.0.2.2', '192.168.1.1', ...hostAddresses]) {
+      for (const target of [port, 5432, 6379]) {
+        const result = await run(agent, connectTo(target, host));
+        expect(result.output, `${host}:${target}`).not.toContain('connected');
+      }
     }
   });
 
