@@ -140,15 +140,16 @@ function bodyMessage(err: APIError): string | undefined {
 /** Fragments of a configured key shorter than this are not treated as the key. */
 const MIN_KEY_FRAGMENT = 8;
 /** Runs of key-like characters: candidates for "a fragment of the configured key". */
-const KEYISH_RUN = /[A-Za-z0-9_\-.+/=]{8,}/g;
+const KEYISH_RUN = /[A-Za-z0-9_\-+/=]{8,}/g;
 /** Secret shapes, each replaced whole (the prefix kept where it says what kind of secret). */
 const SECRET_PATTERNS: readonly [RegExp, string][] = [
   // OpenAI / Anthropic style keys: sk-…, sk-proj-…, sk-ant-…
   [/\bsk-[A-Za-z0-9_-]{6,}/g, `sk-${REDACTED}`],
-  [/\b(Bearer|Basic|Token)(\s+)[^\s"',;]+/gi, `$1$2${REDACTED}`],
+  // Authorization schemes; case-sensitive so prose ("an invalid token was …") stays readable.
+  [/\b([Bb]earer|Basic)(\s+)[^\s"',;]+/g, `$1$2${REDACTED}`],
   // key=…, api_key: "…", "x-api-key": "…", token=…, secret=…, password=…
   [
-    /\b((?:x-)?api[_-]?key|access[_-]?token|token|secret|password|authorization)("?\s*[:=]\s*"?)[^\s"',;&]+/gi,
+    /\b((?:x-)?(?:api[_-]?)?key|access[_-]?token|token|secret|password|authorization)("?\s*[:=]\s*"?)(?!(?:[Bb]earer|Basic)\s)[^\s"',;&]+/gi,
     `$1$2${REDACTED}`,
   ],
   // JSON Web Tokens, AWS access key ids, Google API keys, GitHub tokens.
