@@ -43,6 +43,7 @@ export function buildRows(
   idle: IdleRates,
   streams: StreamGroup[],
   held: HeldRun | undefined,
+  apiErrors: string[],
 ) {
   const rows: Row[] = [];
   const turns = cost[0]?.chats ?? 0;
@@ -134,6 +135,14 @@ export function buildRows(
       note: `both replicas, interval ${held.heartbeatIntervalMs} ms over ${held.windowMs} ms; idle ${format(held.idleStatementsPerInterval ?? Number.NaN, 'n')} → ${format(extra, 'n')} for the running chats`,
     });
   }
+  rows.push({
+    figure: 'API mutations that failed with a server error',
+    median: String(apiErrors.length),
+    spread: '—',
+    note: apiErrors.length
+      ? `retried when not stored; first: ${apiErrors[0]!.slice(0, 120)}`
+      : 'none',
+  });
   return rows;
 }
 

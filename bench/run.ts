@@ -223,7 +223,7 @@ async function main() {
   serverErrors.push(...collectServerErrors(cluster));
   await cluster.stop();
 
-  const rows = buildRows(cost, idle, streams, held);
+  const rows = buildRows(cost, idle, streams, held, apiErrors);
   const table = renderTable(rows);
   const git = gitState();
   const header = [

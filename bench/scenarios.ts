@@ -35,7 +35,11 @@ const NONCE_BYTES = 8;
 
 /** Mutations that failed and were retried: listed in the results, never hidden. */
 export const apiErrors: string[] = [];
-const MUTATION_ATTEMPTS = 3;
+const MUTATION_ATTEMPTS = 10;
+/** Back-off step between attempts, as a client would wait before trying again. */
+const RETRY_STEP_MS = 100;
+/** Failures worth another attempt: the server's own, or a connection it dropped. */
+const RETRIABLE = /INTERNAL|fetch failed|HTTP 5\d\d/;
 
 /** The chat whose USER message carries `nonce`, if the server stored it. */
 async function storedMessageChat(db: BenchDatabase, nonce: string) {
@@ -48,9 +52,10 @@ async function storedMessageChat(db: BenchDatabase, nonce: string) {
 }
 
 /**
- * createChat / sendMessage with a unique message. An INTERNAL error (a server overwhelmed on a
- * loaded machine) is retried only when the database shows the message was not stored, so a
- * retry never sends a turn twice.
+ * createChat / sendMessage with a unique message. A server error (e.g. Prisma's "Unable to start
+ * a transaction in the given time" when 200 sends wait for the pool) is retried after a back-off,
+ * as a client would, and only when the database shows the message was not stored, so a retry
+ * never sends a turn twice. The wall time includes the retries; every failure is reported.
  */
 async function sendOnce(
   ctx: BenchContext,
@@ -71,7 +76,8 @@ async function sendOnce(
       const what = chatId ? 'sendMessage' : 'createChat';
       apiErrors.push(`${new Date().toISOString()} ${what}: ${message}`);
       progress(`${what} failed (attempt ${attempt}): ${message}`);
-      if (attempt >= MUTATION_ATTEMPTS || !message.includes('INTERNAL')) throw error;
+      if (attempt >= MUTATION_ATTEMPTS || !RETRIABLE.test(message)) throw error;
+      await sleep(RETRY_STEP_MS * attempt);
       const stored = await storedMessageChat(ctx.db, nonce);
       if (stored) return stored;
     }
