@@ -76,6 +76,51 @@ const envSchema = z.object({
     .transform((value) => value === 'true' || value === '1'),
   /** WORKSPACE_SANDBOX, WORKSPACE_NETWORK, WORKSPACE_LIMIT_*: see workspace/sandbox-settings.ts. */
   ...workspaceSandboxEnv,
+  // API abuse limits (issue #8). Defaults leave every normal client operation far below them.
+  /** Deepest selection set an operation may have (graphql-armor max depth). */
+  GRAPHQL_MAX_DEPTH: positiveInt(12),
+  /** Aliases per operation (graphql-armor); 1000 aliases of one costly field is the attack. */
+  GRAPHQL_MAX_ALIASES: positiveInt(30),
+  /** Directives per operation (graphql-armor). */
+  GRAPHQL_MAX_DIRECTIVES: positiveInt(50),
+  /** Lexical tokens per document (graphql-armor): parsing stops at the limit. */
+  GRAPHQL_MAX_TOKENS: positiveInt(5_000),
+  /** Static cost of an operation (graphql-armor: objects 2, scalars 1, x1.5 per depth level). */
+  GRAPHQL_MAX_COST: positiveInt(20_000),
+  /** Characters of query text per operation, checked before parsing. */
+  GRAPHQL_MAX_QUERY_LENGTH: positiveInt(100_000),
+  /** Bytes of an HTTP request body; larger bodies get 413 without being read. */
+  HTTP_MAX_BODY_BYTES: positiveInt(1_048_576),
+  /** Comma-separated origins allowed to call the API from a browser; empty: same origin only. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter((origin) => origin !== ''),
+    )
+    .pipe(
+      z.array(
+        z
+          .url({ error: 'must be a comma-separated list of origins like https://app.example.com' })
+          .refine((origin) => new URL(origin).origin === origin, {
+            error: 'each origin is scheme://host[:port], without a path or a trailing slash',
+          }),
+      ),
+    ),
+  /** Largest WebSocket frame/message in bytes; larger ones close the socket (1009). */
+  WS_MAX_PAYLOAD_BYTES: positiveInt(1_048_576),
+  /** Operations in flight on one WebSocket; more are refused with LIMIT_EXCEEDED. */
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt(100),
+  /** Open WebSockets per user on one replica; more are closed with 4429. */
+  WS_MAX_SOCKETS_PER_USER: positiveInt(100),
+  /** Bytes queued for a WebSocket that does not read; above it the socket is closed (1013). */
+  WS_MAX_BUFFERED_BYTES: positiveInt(8_388_608),
+  /** Mutations one user may run per MUTATION_RATE_WINDOW_MS (all replicas together with Redis). */
+  MUTATION_RATE_LIMIT: positiveInt(1_200),
+  MUTATION_RATE_WINDOW_MS: positiveInt(60_000),
 });
 
 export type Config = z.infer<typeof envSchema> & { WORKSPACES_DIR: string };

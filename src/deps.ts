@@ -3,6 +3,7 @@ import type { SecretBox } from './crypto/secret-box.js';
 import type { PrismaClient } from './db/client.js';
 import type { Logger } from './logger.js';
 import type { PubSub } from './pubsub/index.js';
+import type { SessionControl } from './server/sessions.js';
 
 /** What every domain service is built from. Resolvers and the daemon share these instances. */
 export interface Deps {
@@ -11,6 +12,11 @@ export interface Deps {
   secretBox: SecretBox;
   config: Config;
   logger: Logger;
+  /**
+   * Ends a token's or user's access at once: closes their WebSockets on every replica. Set by the
+   * server (app.ts); absent where no sockets exist (scripts, daemon-only tests).
+   */
+  sessions?: SessionControl;
 }
 
 export interface Viewer {

@@ -14,6 +14,14 @@ export interface TopicPayloads {
   chatControl: ChatControlSignal;
   /** Wakes every daemon to acquire now instead of at its next tick. */
   daemonWake: { reason: string };
+  /** A token was revoked or a user lost access: every replica closes the matching WebSockets. */
+  accessEnded: AccessEndedSignal;
+}
+
+/** Which sockets to close: those of a token (by its stored SHA-256) and/or of a user. */
+export interface AccessEndedSignal {
+  tokenHash?: string;
+  userId?: string;
 }
 
 export type TopicName = keyof TopicPayloads;
@@ -40,5 +48,9 @@ export const topics = {
   daemonWake: (): Topic<'daemonWake'> => ({
     name: 'daemonWake',
     channel: 'agentgraph:daemon:wake',
+  }),
+  accessEnded: (): Topic<'accessEnded'> => ({
+    name: 'accessEnded',
+    channel: 'agentgraph:access:ended',
   }),
 };

@@ -12,6 +12,9 @@ import { createServices, type Services } from '../services.js';
 import { requireViewer } from './auth.js';
 import { createGraphQLHandler, GRAPHQL_PATH } from './graphql-handler.js';
 import { serveGraphQLOverWebSocket } from './websocket.js';
+import { refuseUnboundedBody } from './http-limits.js';
+import { createMemoryRateCounter, createRedisRateCounter, type RateCounter } from './rate-limit.js';
+import { createSessionRegistry, type SessionRegistry } from './sessions.js';
 import { createFirstAdminToken } from '../users/first-admin.js';
 import { createDaemon, type Daemon } from '../daemon/daemon.js';
 import { createCompactor } from '../daemon/compactor.js';
@@ -34,6 +37,8 @@ export interface App {
   readonly daemon: Daemon | undefined;
   /** Workspaces and the agents embedded in this process; available after start(). */
   readonly workspaces: WorkspaceManager;
+  /** This replica's open WebSockets by token and user; available after start(). */
+  readonly sessions: SessionRegistry;
 }
 
 export function buildApp(config: Config, options: { logger?: Logger } = {}): App {
@@ -45,6 +50,8 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
   let httpServer: Server | undefined;
   let wsServer: WebSocketServer | undefined;
   let disposeWs: (() => void | Promise<void>) | undefined;
+  let sessions: SessionRegistry | undefined;
+  let rateCounter: RateCounter | undefined;
   let daemon: Daemon | undefined;
   let workspaces: WorkspaceManager | undefined;
   let stopping: Promise<void> | undefined;
@@ -56,12 +63,15 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     });
     pubsub = await openPubSub(config.REDIS_URL, logger);
     const secretKey = await resolveSecretKey(config.SECRET_KEY, config.DATA_DIR);
+    sessions = createSessionRegistry({ pubsub, logger });
+    await sessions.start();
     deps = {
       prisma: database.prisma,
       pubsub,
       secretBox: createSecretBox(secretKey),
       config,
       logger,
+      sessions,
     };
     services = createServices(deps);
     workspaces = createWorkspaceManager(deps);
@@ -78,8 +88,20 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     const appWorkspaces = workspaces;
     const db = database;
     const bus = pubsub;
+    const openSessions = sessions;
+    // With Redis the mutation limit holds across replicas; without, per process (one replica).
+    rateCounter = config.REDIS_URL
+      ? createRedisRateCounter(config.REDIS_URL, logger)
+      : createMemoryRateCounter();
     const yoga = createGraphQLHandler({
       logger,
+      limits: config,
+      rateLimit: {
+        limit: config.MUTATION_RATE_LIMIT,
+        windowMs: config.MUTATION_RATE_WINDOW_MS,
+        counter: rateCounter,
+        logger,
+      },
       context: async (authorization) => ({
         viewer: await requireViewer(appServices.users, authorization),
         prisma: appDeps.prisma,
@@ -98,11 +120,25 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         );
         return;
       }
+      if (refuseUnboundedBody(req, res, config.HTTP_MAX_BODY_BYTES)) return;
       void yoga.requestListener(req, res);
     });
 
-    wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
-    const wsHandle = serveGraphQLOverWebSocket(wsServer, yoga, logger);
+    // maxPayload: ws refuses a larger frame from its header (1009) instead of buffering it; its
+    // default is 100 MiB, before any authentication (issue #8, row 6).
+    wsServer = new WebSocketServer({
+      server: httpServer,
+      path: GRAPHQL_PATH,
+      maxPayload: config.WS_MAX_PAYLOAD_BYTES,
+    });
+    const wsHandle = serveGraphQLOverWebSocket({
+      wsServer,
+      yoga,
+      users: appServices.users,
+      sessions: openSessions,
+      limits: config,
+      logger,
+    });
     disposeWs = () => wsHandle.dispose();
 
     const server = httpServer;
@@ -158,6 +194,8 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       await workspaces?.close();
       await disposeWs?.();
       wsServer?.close();
+      await sessions?.stop();
+      await rateCounter?.close();
       if (httpServer?.listening) {
         httpServer.closeIdleConnections();
         await new Promise<void>((resolve) => httpServer!.close(() => resolve()));
@@ -192,6 +230,10 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     get workspaces() {
       if (!workspaces) throw new Error('App not started');
       return workspaces;
+    },
+    get sessions() {
+      if (!sessions) throw new Error('App not started');
+      return sessions;
     },
   };
 }

@@ -1,35 +1,60 @@
 import type { IncomingMessage } from 'node:http';
-import { parse, type ExecutionArgs, type GraphQLError, type execute } from 'graphql';
+import { GraphQLError, parse, type ExecutionArgs, type execute } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
+import type { Config } from '../config.js';
+import { hashToken } from '../crypto/tokens.js';
 import { toPublicError } from '../graphql/errors.js';
 import type { Logger } from '../logger.js';
+import type { UserService } from '../users/service.js';
+import { bearerToken } from './auth.js';
 import { GRAPHQL_PATH, type GraphQLHandler } from './graphql-handler.js';
+import { CLOSE_CODES, type Session, type SessionRegistry } from './sessions.js';
 
 type OperationResult = ReturnType<typeof execute>;
 
 /** How long dispose() waits for closed sockets' subscriptions to end before it gives up. */
 const DRAIN_TIMEOUT_MS = 2_000;
+/** A slow consumer closed for its send buffer gets this long to take the close frame. */
+const SLOW_CONSUMER_GRACE_MS = 5_000;
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => OperationResult;
   subscribe: (args: ExecutionArgs) => OperationResult;
 }
 
+export type WebSocketLimits = Pick<
+  Config,
+  'WS_MAX_SUBSCRIPTIONS_PER_SOCKET' | 'WS_MAX_SOCKETS_PER_USER' | 'WS_MAX_BUFFERED_BYTES'
+>;
+
 /**
  * graphql-ws (`graphql-transport-ws`) on the GraphQL path. Each operation runs through Yoga's own
- * envelop, so it gets the same context (with connectionParams.authorization), plugins and masking
- * as HTTP. Errors before execution (no valid token, a syntax or validation error) are answered
- * with coded errors for that operation; the socket stays open.
+ * envelop, so it gets the same context (with connectionParams.authorization), plugins (query
+ * limits, rate limit) and masking as HTTP.
+ *
+ * The socket itself is authenticated in connection_init: no token or a bad one closes it with
+ * 4403 before any operation, and it is registered by token and user so that revoking access
+ * closes it (sessions.ts). Each operation still checks the token again through the context.
+ * Limits (issue #8, row 7): sockets per user (4429), operations in flight per socket
+ * (LIMIT_EXCEEDED for the extra one; the socket stays), and bytes queued for a client that does
+ * not read (1013, see limitSendBuffer). The frame size limit is the ws server's `maxPayload` (app.ts).
+ * Errors before execution (a syntax or validation error, a query limit) are answered with coded
+ * errors for that operation; the socket stays open.
  */
-export function serveGraphQLOverWebSocket(
-  wsServer: WebSocketServer,
-  yoga: GraphQLHandler,
-  logger: Logger,
-) {
+export function serveGraphQLOverWebSocket(options: {
+  wsServer: WebSocketServer;
+  yoga: GraphQLHandler;
+  users: UserService;
+  sessions: SessionRegistry;
+  limits: WebSocketLimits;
+  logger: Logger;
+}) {
+  const { wsServer, yoga, users, sessions, limits, logger } = options;
   const publicError = (error: unknown) =>
     toPublicError(error, (internal) =>
       logger.error('internal error in WebSocket operation', { error: internal }),
     );
+  const sessionOf = new WeakMap<WebSocket, Session>();
   // Sockets whose subscriptions have not all ended. A subscription unsubscribes from pub/sub as it
   // ends, after its socket closed; the app closes pub/sub right after dispose(), and an
   // unsubscribe that comes later fails on the closed Redis connection (SIGTERM then exits 1).
@@ -38,6 +63,27 @@ export function serveGraphQLOverWebSocket(
   wsServer.on('connection', (socket) => open.add(socket));
   const handle = useServer<Record<string, unknown>, { request: IncomingMessage }>(
     {
+      onConnect: async (ctx) => {
+        const { socket } = ctx.extra;
+        const authorization = ctx.connectionParams?.['authorization'];
+        const token = typeof authorization === 'string' ? bearerToken(authorization) : null;
+        if (!token) return false;
+        const session = sessions.open(socket, hashToken(token));
+        sessionOf.set(socket, session);
+        const viewer = await users.authenticate(token).catch((error: unknown) => {
+          logger.error('WebSocket authentication failed', { error });
+          socket.close(CLOSE_CODES.internalError, 'Internal error');
+          return null;
+        });
+        // Closed meanwhile: the token was revoked while it was being checked.
+        if (!viewer || socket.readyState !== socket.OPEN) return false;
+        if (!sessions.assignUser(session, viewer.id, limits.WS_MAX_SOCKETS_PER_USER)) {
+          logger.warn('WebSocket refused: too many sockets for one user', { userId: viewer.id });
+          sessions.close(session, CLOSE_CODES.tooManySockets, 'Too many sockets for this user');
+          return false;
+        }
+        return true;
+      },
       onClose: (ctx) => {
         open.delete(ctx.extra.socket);
         if (open.size === 0) drained?.();
@@ -45,6 +91,16 @@ export function serveGraphQLOverWebSocket(
       execute: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
+        // graphql-ws registers the operation before calling this hook, synchronously on receipt,
+        // so a burst of subscribe messages is counted here in full.
+        if (Object.keys(ctx.subscriptions).length > limits.WS_MAX_SUBSCRIPTIONS_PER_SOCKET) {
+          return [
+            new GraphQLError(
+              `At most ${limits.WS_MAX_SUBSCRIPTIONS_PER_SOCKET} operations at once on one socket`,
+              { extensions: { code: 'LIMIT_EXCEEDED' } },
+            ),
+          ];
+        }
         const enveloped = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -75,6 +131,43 @@ export function serveGraphQLOverWebSocket(
     },
     wsServer,
   );
+  // graphql-ws logs socket errors with console.error and closes with 4500. A frame above
+  // maxPayload is such an error (ws closes with 1009 itself): the client's fault, logged at warn
+  // in our logger, not a stack trace on stderr per attempt. Registered after useServer's own
+  // 'connection' listener, so its error listener exists and is replaced here.
+  wsServer.on('connection', (socket) => {
+    limitSendBuffer(socket);
+    socket.removeAllListeners('error');
+    socket.on('error', (error: Error & { code?: string }) => {
+      logger.warn('WebSocket error; closing', { code: error.code, error: error.message });
+      if (socket.readyState === socket.OPEN)
+        socket.close(CLOSE_CODES.internalError, 'Internal error');
+    });
+  });
+  /**
+   * The send-buffer limit: checked after every frame written to the socket, since the graphql-ws
+   * adapter awaits each send while several subscriptions send at once, and a check before a
+   * send (onNext) sees only the frames of the others that were written before it. A client that
+   * does not read piles its frames up here; past the bound it is closed (1013), and terminated
+   * if even the close frame cannot get through in SLOW_CONSUMER_GRACE_MS.
+   */
+  function limitSendBuffer(socket: WebSocket) {
+    const send = socket.send.bind(socket) as (...args: unknown[]) => void;
+    socket.send = ((...args: unknown[]) => {
+      send(...args);
+      if (socket.readyState !== socket.OPEN) return;
+      if (socket.bufferedAmount <= limits.WS_MAX_BUFFERED_BYTES) return;
+      logger.warn('WebSocket closed: the client does not read what it is sent', {
+        bufferedBytes: socket.bufferedAmount,
+      });
+      const session = sessionOf.get(socket);
+      if (session) sessions.close(session, CLOSE_CODES.slowConsumer, 'Slow consumer');
+      else socket.close(CLOSE_CODES.slowConsumer, 'Slow consumer');
+      const timer = setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS);
+      socket.once('close', () => clearTimeout(timer));
+    }) as typeof socket.send;
+  }
+
   return {
     /** Closes every socket and resolves once their subscriptions have ended (B3). */
     async dispose() {

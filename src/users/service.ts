@@ -16,7 +16,11 @@ export const MAX_API_TOKENS_PER_USER = 50;
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 export const BOOTSTRAP_ADMIN_USERNAME = 'admin';
 
-export function createUserService({ prisma, logger }: Pick<Deps, 'prisma' | 'logger'>) {
+export function createUserService({
+  prisma,
+  logger,
+  sessions,
+}: Pick<Deps, 'prisma' | 'logger' | 'sessions'>) {
   return {
     /** Resolves a bearer token to its user, or null (B4). */
     async authenticate(token: string | undefined | null): Promise<Viewer | null> {
@@ -116,6 +120,9 @@ export function createUserService({ prisma, logger }: Pick<Deps, 'prisma' | 'log
       // Another user's token is NOT_FOUND, like a missing one (B5); admins may revoke any.
       if (!token || (token.userId !== viewer.id && !isAdmin(viewer))) throw notFound('API token');
       await prisma.apiToken.delete({ where: { id } });
+      // The token is checked when an operation starts; sockets already open with it are closed
+      // here (this replica's before we return, the others' through pub/sub).
+      await sessions?.endAccess({ tokenHash: token.tokenHash });
       return true;
     },
   };
