@@ -88,9 +88,10 @@ export async function createRedisPubSub(url: string, logger?: Logger): Promise<P
       health[name] = false;
     });
     client.on('ready', () => {
+      // (Also after a blink too short to raise an error: the next outage warns again.)
+      if (name === 'publisher') health.publishWarned = false;
       if (health[name]) return;
       health[name] = true;
-      if (name === 'publisher') health.publishWarned = false;
       log?.info('Redis connection restored', { connection: name });
     });
   };
