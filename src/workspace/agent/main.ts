@@ -7,6 +7,8 @@ import { runIfEntryPoint } from '../../entry-point.js';
 
 /** Environment variable read for the token; preferred to --token, which `ps` shows to everyone. */
 export const AGENT_TOKEN_ENV = 'AGENTGRAPH_AGENT_TOKEN';
+/** With --exit-with-stdin, how often the agent checks that its parent is still the server. */
+const ORPHAN_CHECK_INTERVAL_MS = 500;
 /** Exit status for a bad command line, as most Unix tools use. */
 const EXIT_USAGE = 2;
 
@@ -128,12 +130,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 1;
   }
 
+  let orphanCheck: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.stdin.off('end', stop);
       process.stdin.off('error', stop);
+      process.stdin.off('close', stop);
+      clearInterval(orphanCheck);
       if (exitWithStdin) process.stdin.destroy(); // an open pipe would keep the process alive
       resolve();
     };
@@ -142,8 +147,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (exitWithStdin) {
       // The server holds the other end; when it dies (kill -9 included) the pipe closes.
       process.stdin.on('end', stop);
+      process.stdin.on('close', stop);
       process.stdin.on('error', stop);
       process.stdin.resume();
+      // Belt and braces: being re-parented (to init or a subreaper) also means the server died.
+      const parent = process.ppid;
+      orphanCheck = setInterval(() => {
+        if (process.ppid !== parent) stop();
+      }, ORPHAN_CHECK_INTERVAL_MS);
+      orphanCheck.unref();
     }
   });
   await agent.close();

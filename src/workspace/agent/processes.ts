@@ -116,6 +116,8 @@ export class ProcessManager {
    */
   private readonly liveGroups = new Set<number>();
   private closed = false;
+  /** bwrap processes still running (each lives as long as its sandbox has a process). */
+  private readonly monitors = new Set<ChildProcess>();
 
   constructor(private readonly options: ProcessManagerOptions) {}
 
@@ -183,8 +185,17 @@ export class ProcessManager {
   /** SIGKILLs every group this manager started and waits (briefly) for the leaders to be reaped. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const pgid of this.liveGroups) signalGroup(pgid, 'SIGKILL');
+    for (const pgid of this.liveGroups) {
+      try {
+        signalGroup(pgid, 'SIGKILL');
+      } catch {
+        // One group that cannot be signalled must not spare the others.
+      }
+    }
     this.liveGroups.clear();
+    // Whatever group a sandbox ended up in, killing its bwrap ends it: --die-with-parent kills
+    // the init, and with it the whole pid namespace.
+    for (const monitor of this.monitors) monitor.kill('SIGKILL');
     const pending = [...this.processes.values()].filter((p) => p.running).map((p) => p.finished);
     await waitAtMost(
       Promise.all(pending).then(() => undefined),
@@ -268,7 +279,7 @@ export class ProcessManager {
     const setGroup = (pgid: number) => {
       managed.pid = pgid;
       this.liveGroups.add(pgid);
-      this.scheduleKill(managed, request.killAfterMs);
+      if (managed.running) this.scheduleKill(managed, request.killAfterMs);
       if (initStarted) becomeReady();
     };
     if (!sandboxed && child.pid !== undefined) setGroup(child.pid);
@@ -306,6 +317,8 @@ export class ProcessManager {
       markFinished();
     });
     if (sandboxed) {
+      this.monitors.add(child);
+      child.on('exit', () => this.monitors.delete(child));
       onLines(child, STATUS_FD, (line) => {
         if (line === 'started') {
           initStarted = true;
@@ -321,7 +334,8 @@ export class ProcessManager {
       let network: OutboundNetwork | undefined;
       onLines(child, BWRAP_STATUS_FD, (line) => {
         const pid = childPidOf(line);
-        if (pid === undefined || managed.pid !== undefined || !managed.running) return;
+        // Taken even after the command has finished: what it left running is still in the group.
+        if (pid === undefined || managed.pid !== undefined) return;
         setGroup(pid);
         if (!outbound) return;
         connectOutbound(pid).then(
