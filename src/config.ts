@@ -40,10 +40,13 @@ const envSchema = z.object({
   CHAT_ACQUIRE_INTERVAL_MS: positiveInt(1000),
   CHAT_HEARTBEAT_INTERVAL_MS: positiveInt(30_000),
   CHAT_STALE_AFTER_MS: positiveInt(120_000),
-  /** Chats acquired per tick, per replica. */
-  CHAT_ACQUIRE_BATCH: positiveInt(10),
-  /** Most chats one replica runs at once. */
-  CHAT_MAX_CONCURRENT: positiveInt(20),
+  /** Chats acquired per statement, per replica. */
+  CHAT_ACQUIRE_BATCH: positiveInt(100),
+  /**
+   * Most chats one replica runs at once. Turns wait on the model and on tools, not on this
+   * process's CPU, so the default is high; each running turn costs about 100 KB of heap.
+   */
+  CHAT_MAX_CONCURRENT: positiveInt(200),
   /**
    * A message's text/reasoning deltas are merged for this long before one part is published
    * (B14 allows at most 25 ms; tests raise it to make the merge deterministic). 0 disables it.

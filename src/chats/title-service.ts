@@ -80,18 +80,32 @@ export function createTitleService(deps: Deps) {
 
   return {
     /**
-     * After a chat's first turn (daemon): replaces the initial title (first 60 characters) with
-     * a generated one, unless the user renamed the chat meanwhile. Failures are logged only.
+     * After a chat's first turn (daemon, in the background): replaces the initial title (first
+     * 60 characters) with a generated one, unless the user renamed the chat meanwhile. The daemon
+     * passes what it already read (the title at acquire, the first user message), so this reads
+     * nothing; the write is conditional on the title being unchanged. Failures are logged only.
      */
-    async titleAfterFirstTurn(chatId: string, model: LanguageModel) {
+    async titleAfterFirstTurn(
+      chatId: string,
+      model: LanguageModel,
+      known: { currentTitle: string; firstUserText: string; signal?: AbortSignal },
+    ) {
+      const { currentTitle, firstUserText, signal } = known;
       try {
-        const chat = await prisma.chat.findUnique({ where: { id: chatId } });
-        const turns = await visibleTurns(chatId);
-        const firstUser = turns.find((turn) => turn.role === 'USER');
-        if (!chat || !firstUser || chat.title !== initialTitle(firstUser.text)) return;
-        const title = await generateTitle(model, firstUser.text.slice(0, TURN_TEXT_LIMIT));
-        if (title && title !== chat.title) await saveTitle(chatId, chat.title, title);
+        if (!firstUserText || currentTitle !== initialTitle(firstUserText)) return;
+        const title = await generateTitle(model, firstUserText.slice(0, TURN_TEXT_LIMIT), signal);
+        if (!title || title === currentTitle || signal?.aborted) return;
+        const rows = await prisma.$queryRaw<{ ownerId: string }[]>`
+          UPDATE chats SET title = ${title}, updated_at = now()
+          WHERE id = ${chatId}::uuid AND title = ${currentTitle}
+          RETURNING owner_id::text AS "ownerId"`;
+        const owner = rows[0];
+        if (!owner) return;
+        await events
+          .title({ id: chatId, ownerId: owner.ownerId, title })
+          .catch((error: unknown) => logger.warn('publish failed', { error }));
       } catch (error) {
+        if (signal?.aborted) return;
         logger.warn('title generation failed', { chatId, error });
       }
     },

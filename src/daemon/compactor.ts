@@ -1,9 +1,9 @@
-import { reserveMessageId, withLease } from '../db/chat-leases.js';
+import { insertMessagesUnderLease, reserveMessageId } from '../db/chat-leases.js';
 import type { Deps } from '../deps.js';
 import { computeCostMicros, type LlmMessage, type TokenUsage } from '../llm/index.js';
 import { createChatEvents } from '../chats/events.js';
 import type { CompactionHook } from './compaction.js';
-import { insertMessage } from './run-chat.js';
+import { turnMessage } from './run-chat.js';
 import { SUMMARY_PREFIX } from './prompt.js';
 
 /**
@@ -59,10 +59,9 @@ export function createCompactor(deps: Deps): CompactionHook {
       return null;
     }
     const id = await reserveMessageId(deps.prisma);
-    const row = await withLease(deps.prisma, lease, (tx) =>
-      insertMessage(tx, {
+    const [row] = await insertMessagesUnderLease(deps.prisma, lease, [
+      turnMessage({
         id,
-        chatId,
         role: 'SYSTEM',
         parts: [{ type: 'TEXT', text: summary }],
         modelConfigId: settings.modelConfigId,
@@ -70,8 +69,8 @@ export function createCompactor(deps: Deps): CompactionHook {
         costMicros: computeCostMicros(summaryUsage, settings.prices),
         isSummary: true,
       }),
-    );
-    await events.message(row).catch(() => undefined);
+    ]);
+    await events.message(row!).catch(() => undefined);
     const compacted: LlmMessage[] = [
       ...systemMessages,
       { role: 'user', content: `${SUMMARY_PREFIX}\n\n${summary}` },

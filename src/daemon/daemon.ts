@@ -28,9 +28,9 @@ export interface DaemonOptions {
   heartbeatIntervalMs: number;
   /** Default 120000 ms (CHAT_STALE_AFTER_MS). */
   staleAfterMs: number;
-  /** Chats acquired per tick. Default 10. */
+  /** Chats acquired per statement. Default 100 (CHAT_ACQUIRE_BATCH). */
   acquireBatch: number;
-  /** Most chats run at once by this worker. Default 20. */
+  /** Most chats run at once by this worker. Default 200 (CHAT_MAX_CONCURRENT). */
   maxConcurrent: number;
   /** How long stop() lets turns persist what they produced before releasing them anyway. */
   shutdownGraceMs?: number;
@@ -68,7 +68,16 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
   const logger = baseLogger.child({ workerId });
   const events = createChatEvents(env.deps);
   const turns = new Map<string, RunningTurn>();
+  /** Work that outlived its turn (titles); aborted and awaited at stop. */
+  const backgroundWork = new Set<Promise<void>>();
+  const backgroundAbort = new AbortController();
   const timers: NodeJS.Timeout[] = [];
+  /**
+   * Whether PENDING chats may be waiting that this worker did not take: a full acquire (capacity
+   * ran out), a wake-up or a poll tick says so. A turn that ends only acquires when it is set,
+   * so an idle cluster does not run an empty acquire statement after every turn.
+   */
+  let maybePending = true;
   let unsubscribeWake: Unsubscribe | undefined;
   let stopping = false;
   let ticking = false;
@@ -112,6 +121,14 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
     if (!(await turn.confirming)) throw new LeaseLostError(turn.acquired.chatId);
   }
 
+  function runInBackground(work: (signal: AbortSignal) => Promise<void>) {
+    if (backgroundAbort.signal.aborted) return;
+    const running = work(backgroundAbort.signal)
+      .catch((error: unknown) => logger.warn('background work failed', { error }))
+      .finally(() => backgroundWork.delete(running));
+    backgroundWork.add(running);
+  }
+
   async function startTurn(acquired: AcquiredChat, confirmedAt: number) {
     const controller = new AbortController();
     const turn: RunningTurn = { acquired, confirmedAt, controller, done: Promise.resolve() };
@@ -125,13 +142,20 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
       signal: controller.signal,
       stopReason: () => turn.reason,
       confirmLease: () => confirmLease(turn),
+      background: runInBackground,
     })
       .catch((error: unknown) => logger.error('turn crashed', { chatId: acquired.chatId, error }))
       .finally(async () => {
         turns.delete(acquired.chatId);
         await turn.unsubscribeControl?.().catch(() => undefined);
-        if (!stopping) void tick();
+        if (!stopping && maybePending) void tick();
       });
+  }
+
+  /** A nudge (createChat, sendMessage, a requeue anywhere) or a poll: acquire now. */
+  function wake() {
+    maybePending = true;
+    void tick();
   }
 
   async function tick(): Promise<void> {
@@ -147,6 +171,8 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
         const capacity = Math.min(options.acquireBatch, options.maxConcurrent - turns.size);
         if (capacity <= 0) break;
         const askedAt = performance.now();
+        // Cleared before the statement: a wake-up during it sets it again and is not lost.
+        maybePending = false;
         const acquired = await acquireChats(prisma, workerId, capacity);
         if (stopping) {
           // Acquired while stop() began: hand them straight back (the phantom-acquire bug). Only
@@ -154,8 +180,9 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
           await releaseChats(prisma, workerId, acquired);
           return;
         }
-        for (const chat of acquired) await startTurn(chat, askedAt);
-        if (acquired.length === capacity) tickAgain = true;
+        // Started together: each waits for its control subscription (a broker round trip).
+        await Promise.all(acquired.map((chat) => startTurn(chat, askedAt)));
+        if (acquired.length === capacity) maybePending = tickAgain = true;
       } while (tickAgain && !stopping);
     } catch (error) {
       logger.error('acquire failed', { error });
@@ -197,10 +224,20 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
           .status({ id: chat.id, ownerId: chat.owner_id, status: chat.status, lastError: null })
           .catch(() => undefined);
       }
-      if (recovered.length > 0) void tick();
+      if (recovered.length > 0) {
+        wake();
+        await wakeOthers('stale chats recovered');
+      }
     } catch (error) {
       logger.error('stale recovery failed', { error });
     }
+  }
+
+  /** Tells every daemon (other replicas too) that chats became PENDING. */
+  async function wakeOthers(reason: string) {
+    await pubsub
+      .publish(topics.daemonWake(), { reason })
+      .catch((error: unknown) => logger.warn('wake-up publish failed', { error }));
   }
 
   async function shutdown() {
@@ -222,6 +259,10 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
         .status({ id: chat.id, ownerId: chat.owner_id, status: 'PENDING', lastError: null })
         .catch(() => undefined);
     }
+    if (released.length > 0) await wakeOthers('chats released at shutdown');
+    // Titles are a nicety: they stop with the process instead of delaying it.
+    backgroundAbort.abort(new Error('daemon stopping'));
+    await Promise.allSettled([...backgroundWork]);
     logger.info('daemon stopped', { released: released.length });
   }
 
@@ -230,9 +271,10 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
     running: () => [...turns.keys()],
     async start() {
       await recoverStale();
-      unsubscribeWake = await pubsub.subscribe(topics.daemonWake(), () => void tick());
+      unsubscribeWake = await pubsub.subscribe(topics.daemonWake(), wake);
       timers.push(
-        setInterval(() => void tick(), options.acquireIntervalMs),
+        // The fallback when a wake-up was lost (pub/sub is at-most-once) or a replica crashed.
+        setInterval(wake, options.acquireIntervalMs),
         setInterval(() => void heartbeat(), options.heartbeatIntervalMs),
         setInterval(
           () => void recoverStale(),

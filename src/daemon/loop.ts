@@ -37,8 +37,11 @@ export interface ToolResultRecord {
 }
 
 export interface LoopCallbacks {
-  /** An id for the message a step (or tool result) will be persisted as, before it streams. */
-  reserveMessageId(): Promise<string>;
+  /**
+   * Ids for the messages a step (or its tool results) will be persisted as, before they stream;
+   * ascending, in one round trip.
+   */
+  reserveMessageIds(count: number): Promise<string[]>;
   /** A streamed part (delta) of the message `messageId`; `seq` orders parts within a message. */
   publishPart(event: {
     messageId: string;
@@ -120,7 +123,8 @@ export async function runAgentLoop(
   let messages = [...input.messages];
 
   for (let step = 1; step <= maxSteps; step++) {
-    const messageId = await callbacks.reserveMessageId();
+    const [messageId] = await callbacks.reserveMessageIds(1);
+    if (messageId === undefined) throw new Error('no message id reserved');
     let state: StepState;
     for (let attempt = 1; ; attempt++) {
       state = new StepState();
@@ -272,8 +276,7 @@ async function runToolCalls(
   signal: AbortSignal,
   callbacks: LoopCallbacks,
 ): Promise<ToolResultRecord[]> {
-  const ids: string[] = [];
-  for (let index = 0; index < calls.length; index++) ids.push(await callbacks.reserveMessageId());
+  const ids = await callbacks.reserveMessageIds(calls.length);
   return Promise.all(
     calls.map(async (call, index): Promise<ToolResultRecord> => {
       const messageId = ids[index]!;

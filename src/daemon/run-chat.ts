@@ -1,17 +1,25 @@
 import { resolveChatModel, type ChatModel } from '../chats/chat-model.js';
 import { createChatEvents, type ChatEvents } from '../chats/events.js';
-import { CONTENT_VERSION, type MessagePart } from '../chats/parts.js';
+import { CONTENT_VERSION, partsText, readParts, type MessagePart } from '../chats/parts.js';
 import { insertUserMessageAndSetPending, popQueuedMessage } from '../chats/transitions.js';
 import {
+  insertMessagesUnderLease,
   LeaseLostError,
-  reserveMessageId,
+  reserveMessageIds,
   withLease,
   type AcquiredChat,
+  type AcquiredChatRow,
   type Lease,
+  type NewTurnMessage,
 } from '../db/chat-leases.js';
 import type { Deps } from '../deps.js';
-import type { ChatMessage, Prisma } from '../generated/prisma/client.js';
-import { computeCostMicros, type RetryPolicy, type TokenUsage } from '../llm/index.js';
+import type { ChatMessage, ChatStatus, Prisma } from '../generated/prisma/client.js';
+import {
+  computeCostMicros,
+  type LlmMessage,
+  type RetryPolicy,
+  type TokenUsage,
+} from '../llm/index.js';
 import { topics } from '../pubsub/index.js';
 import { getSystemPrompt } from '../settings/service.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -49,6 +57,11 @@ export interface TurnHandle {
    * once it does not. Called before publishing what the database cannot fence (B9).
    */
   confirmLease?(): Promise<void>;
+  /**
+   * Runs work that must not hold the turn (title generation) after it ended; the signal aborts
+   * it on shutdown. Without it the work runs before runChatTurn resolves.
+   */
+  background?(work: (signal: AbortSignal) => Promise<void>): void;
 }
 
 const NO_MODEL_ERROR =
@@ -65,12 +78,14 @@ export async function runChatTurn(
   handle: TurnHandle,
 ): Promise<void> {
   const { deps } = env;
-  const { prisma, logger } = deps;
+  const { logger } = deps;
   const events = createChatEvents(deps);
   const lease: Lease = acquired;
+  const chat = acquired.chat;
   const log = logger.child({ chatId: lease.chatId, epoch: lease.epoch });
   let outcome: LoopOutcome | { kind: 'no-model' } | { kind: 'paused-before-start' };
   let chatModel: ChatModel | null = null;
+  let firstTurn: { userText: string } | null = null;
 
   // A previous owner that died mid-step (kill -9, stale recovery) left that step's parts in the
   // buffer; its message will never be persisted, so a new subscriber must not get them (B13).
@@ -82,12 +97,26 @@ export async function runChatTurn(
     if (acquired.interruptRequest === 'PAUSE') {
       outcome = { kind: 'paused-before-start' };
     } else {
-      if (acquired.interruptRequest === 'NEXT') await runQueueHeadNow(env, events, lease);
-      const chat = await prisma.chat.findUniqueOrThrow({ where: { id: lease.chatId } });
-      await events.status(chat).catch(() => undefined);
-      chatModel = await resolveChatModel(deps, chat.modelConfigId);
+      // The queue head inserted now comes before the id drawn at acquire: draw a new one.
+      const insertedHead =
+        acquired.interruptRequest === 'NEXT' && (await runQueueHeadNow(env, events, lease));
+      await events
+        .status({ id: chat.id, ownerId: chat.ownerId, status: 'RUNNING', lastError: null })
+        .catch(() => undefined);
+      // Independent reads, in parallel: the turn waits for the slowest, not for their sum.
+      const [resolvedModel, history, systemPrompt, instructions] = await Promise.all([
+        resolveChatModel(deps, chat.modelConfigId),
+        loadHistory(env, chat.id),
+        getSystemPrompt(deps.prisma),
+        env.instructionsFor?.(chat) ?? Promise.resolve([]),
+      ]);
+      chatModel = resolvedModel;
+      firstTurn = firstUserTurn(history);
       outcome = chatModel
-        ? await runLoop(env, events, lease, chat, chatModel, handle)
+        ? await runLoop(env, events, lease, chat, chatModel, handle, {
+            messages: buildPrompt({ systemPrompt, instructions, history }),
+            firstMessageId: insertedHead ? null : acquired.firstMessageId,
+          })
         : { kind: 'no-model' };
     }
   } catch (error) {
@@ -105,39 +134,51 @@ export async function runChatTurn(
       return null;
     },
   );
-  if (finished && chatModel && (outcome.kind === 'completed' || outcome.kind === 'step-cap')) {
-    const userMessages = await prisma.chatMessage.count({
-      where: { chatId: lease.chatId, role: 'USER', deleted: false },
-    });
-    if (userMessages === 1) await env.titles.titleAfterFirstTurn(lease.chatId, chatModel.model);
+  // B22, off the turn's critical path: the chat is already WAITING (and its slot free) while the
+  // title is generated.
+  const model = chatModel?.model;
+  if (
+    finished &&
+    model &&
+    firstTurn &&
+    (outcome.kind === 'completed' || outcome.kind === 'step-cap')
+  ) {
+    const firstUser = firstTurn.userText;
+    const title = (signal: AbortSignal) =>
+      env.titles.titleAfterFirstTurn(chat.id, model, {
+        currentTitle: finished.title,
+        firstUserText: firstUser,
+        signal,
+      });
+    if (handle.background) handle.background(title);
+    else await title(new AbortController().signal);
   }
+}
+
+function loadHistory(env: TurnEnvironment, chatId: string) {
+  return env.deps.prisma.chatMessage.findMany({
+    where: { chatId, deleted: false },
+    orderBy: { id: 'asc' },
+  });
+}
+
+/** The first user message's text when the history holds exactly one (B22: titled once). */
+function firstUserTurn(history: ChatMessage[]): { userText: string } | null {
+  const users = history.filter((message) => message.role === 'USER' && !message.deleted);
+  if (users.length !== 1) return null;
+  return { userText: partsText(readParts(users[0]!.contentVersion, users[0]!.parts)).trim() };
 }
 
 async function runLoop(
   env: TurnEnvironment,
   events: ChatEvents,
   lease: Lease,
-  chat: {
-    id: string;
-    ownerId: string;
-    rootId: string | null;
-    parentId: string | null;
-    mode: 'DEFAULT' | 'PLAN';
-    workspaceId: string | null;
-  },
+  chat: AcquiredChatRow,
   chatModel: ChatModel,
   handle: TurnHandle,
+  start: { messages: LlmMessage[]; firstMessageId: bigint | null },
 ): Promise<LoopOutcome> {
   const { prisma, pubsub, logger } = env.deps;
-  const history = await prisma.chatMessage.findMany({
-    where: { chatId: chat.id, deleted: false },
-    orderBy: { id: 'asc' },
-  });
-  const messages = buildPrompt({
-    systemPrompt: await getSystemPrompt(prisma),
-    instructions: (await env.instructionsFor?.(chat)) ?? [],
-    history,
-  });
   const toolContext: Omit<ToolContext, 'signal'> = {
     chatId: chat.id,
     ownerId: chat.ownerId,
@@ -147,6 +188,7 @@ async function runLoop(
     workspaceId: chat.workspaceId,
   };
   const { settings } = chatModel;
+  let preReserved = start.firstMessageId;
 
   const publishMessages = async (rows: ChatMessage[]) => {
     for (const row of rows) await events.message(row);
@@ -154,7 +196,15 @@ async function runLoop(
   };
 
   const callbacks: LoopCallbacks = {
-    reserveMessageId: async () => (await reserveMessageId(prisma)).toString(),
+    async reserveMessageIds(count) {
+      const ids: bigint[] = [];
+      if (preReserved !== null && count > 0) {
+        ids.push(preReserved);
+        preReserved = null;
+      }
+      ids.push(...(await reserveMessageIds(prisma, count - ids.length)));
+      return ids.map(String);
+    },
     async publishPart({ messageId, role, part, seq }) {
       const event = {
         __typename: 'MessagePartEvent' as const,
@@ -169,37 +219,33 @@ async function runLoop(
       await pubsub.streamBuffer.publish(chat.id, event);
     },
     async persistStep(step) {
-      const row = await withLease(prisma, lease, (tx) =>
-        insertMessage(tx, {
+      const rows = await insertMessagesUnderLease(prisma, lease, [
+        turnMessage({
           id: BigInt(step.messageId),
-          chatId: chat.id,
           role: 'ASSISTANT',
           parts: step.parts,
           modelConfigId: settings.modelConfigId,
           usage: step.usage,
           costMicros: computeCostMicros(step.usage, settings.prices),
         }),
-      );
-      await publishMessages([row]);
+      ]);
+      await publishMessages(rows);
     },
     async persistToolResults(results) {
-      const rows = await withLease(prisma, lease, async (tx) => {
-        const inserted: ChatMessage[] = [];
-        for (const { messageId, part } of results) {
-          inserted.push(
-            await insertMessage(tx, {
-              id: BigInt(messageId),
-              chatId: chat.id,
-              role: 'TOOL',
-              parts: [part],
-              modelConfigId: null,
-              usage: null,
-              costMicros: 0,
-            }),
-          );
-        }
-        return inserted;
-      });
+      const rows = await insertMessagesUnderLease(
+        prisma,
+        lease,
+        results.map(({ messageId, part }) =>
+          turnMessage({
+            id: BigInt(messageId),
+            role: 'TOOL',
+            parts: [part],
+            modelConfigId: null,
+            usage: null,
+            costMicros: 0,
+          }),
+        ),
+      );
       await publishMessages(rows);
     },
     executeTool: (name, args, signal) =>
@@ -225,7 +271,7 @@ async function runLoop(
     {
       model: chatModel.model,
       tools: env.tools.specsFor(toolContext),
-      messages,
+      messages: start.messages,
       maxSteps: env.maxSteps,
       retryPolicy: env.retryPolicy,
       coalesce: { windowMs: env.deps.config.CHAT_STREAM_COALESCE_MS },
@@ -237,7 +283,6 @@ async function runLoop(
 
 interface NewMessage {
   id: bigint;
-  chatId: string;
   role: 'ASSISTANT' | 'TOOL' | 'SYSTEM';
   parts: MessagePart[];
   modelConfigId: string | null;
@@ -246,32 +291,33 @@ interface NewMessage {
   isSummary?: boolean;
 }
 
-export async function insertMessage(tx: Prisma.TransactionClient, message: NewMessage) {
-  const row = await tx.chatMessage.create({
-    data: {
-      id: message.id,
-      chatId: message.chatId,
-      role: message.role,
-      // The one place the daemon stores parts: NUL and lone surrogates (tool output, model
-      // output) become U+FFFD here, or Postgres would fail the whole turn (src/text/storable.ts).
-      parts: storableJson(message.parts) as unknown as Prisma.InputJsonValue,
-      contentVersion: CONTENT_VERSION,
-      modelConfigId: message.modelConfigId,
-      inputTokens: message.usage?.inputTokens ?? 0,
-      outputTokens: message.usage?.outputTokens ?? 0,
-      reasoningTokens: message.usage?.reasoningTokens ?? 0,
-      cacheReadTokens: message.usage?.cacheReadTokens ?? 0,
-      cacheWriteTokens: message.usage?.cacheWriteTokens ?? 0,
-      costMicros: message.costMicros,
-      isSummary: message.isSummary ?? false,
-    },
-  });
-  await tx.chat.update({ where: { id: message.chatId }, data: { lastActivityAt: new Date() } });
-  return row;
+/** A turn's message in the form insertMessagesUnderLease writes. */
+export function turnMessage(message: NewMessage): NewTurnMessage {
+  return {
+    id: message.id,
+    role: message.role,
+    // The one place the daemon's parts are serialised for storage: NUL and lone surrogates (tool
+    // output, model output) become U+FFFD, or Postgres refuses the jsonb (22P05) and the whole
+    // turn fails (src/text/storable.ts).
+    partsJson: JSON.stringify(storableJson(message.parts)),
+    contentVersion: CONTENT_VERSION,
+    modelConfigId: message.modelConfigId,
+    inputTokens: message.usage?.inputTokens ?? 0,
+    outputTokens: message.usage?.outputTokens ?? 0,
+    reasoningTokens: message.usage?.reasoningTokens ?? 0,
+    cacheReadTokens: message.usage?.cacheReadTokens ?? 0,
+    cacheWriteTokens: message.usage?.cacheWriteTokens ?? 0,
+    costMicros: message.costMicros,
+    isSummary: message.isSummary ?? false,
+  };
 }
 
 /** An INTERRUPT or promote that no worker carried out yet: its message runs before anything. */
-async function runQueueHeadNow(env: TurnEnvironment, events: ChatEvents, lease: Lease) {
+async function runQueueHeadNow(
+  env: TurnEnvironment,
+  events: ChatEvents,
+  lease: Lease,
+): Promise<boolean> {
   const message = await withLease(env.deps.prisma, lease, async (tx) => {
     const head = await popQueuedMessage(tx, lease.chatId);
     if (!head) {
@@ -291,6 +337,17 @@ async function runQueueHeadNow(env: TurnEnvironment, events: ChatEvents, lease: 
     await events.message(message).catch(() => undefined);
     await events.queue(lease.chatId).catch(() => undefined);
   }
+  return message !== null;
+}
+
+/** What the end-of-turn transition leaves and publishes. */
+interface FinishedChat {
+  id: string;
+  ownerId: string;
+  /** The title now: a rename during the turn means no title is generated (B22). */
+  title: string;
+  status: ChatStatus;
+  lastError: string | null;
 }
 
 /**
@@ -307,67 +364,49 @@ async function finishTurn(
 ) {
   const { prisma, pubsub } = env.deps;
   if (stopReason === 'lost') return null;
-  const result = await withLease(prisma, lease, async (tx) => {
-    const chat = await tx.chat.findUniqueOrThrow({ where: { id: lease.chatId } });
-    const release = {
-      workerId: null,
-      startedAt: null,
-      heartbeatAt: null,
-      lastActivityAt: new Date(),
-    };
-    if (stopReason === 'shutdown') {
-      return {
-        chat: await tx.chat.update({
-          where: { id: chat.id },
-          data: { ...release, status: 'PENDING' },
-        }),
-        message: null,
+  const result = await withLease(
+    prisma,
+    lease,
+    async (tx, locked): Promise<{ chat: FinishedChat; message: ChatMessage | null }> => {
+      const release = {
+        workerId: null,
+        startedAt: null,
+        heartbeatAt: null,
+        lastActivityAt: new Date(),
       };
-    }
-    if (chat.interruptRequest === 'PAUSE' || outcome.kind === 'paused-before-start') {
-      return {
-        chat: await tx.chat.update({
-          where: { id: chat.id },
-          data: { ...release, status: 'PAUSED', interruptRequest: null, lastError: null },
-        }),
-        message: null,
-      };
-    }
-    if (outcome.kind === 'error' || outcome.kind === 'no-model') {
-      return {
-        chat: await tx.chat.update({
-          where: { id: chat.id },
-          data: {
-            ...release,
-            status: 'ERROR',
-            interruptRequest: null,
-            lastError: outcome.kind === 'error' ? outcome.message : NO_MODEL_ERROR,
-          },
-        }),
-        message: null,
-      };
-    }
-    const head = chat.archived ? null : await popQueuedMessage(tx, chat.id);
-    if (head) {
+      const update = (data: Prisma.ChatUpdateInput) =>
+        tx.chat.update({ where: { id: lease.chatId }, data: { ...release, ...data } });
+      if (stopReason === 'shutdown') {
+        return { chat: await update({ status: 'PENDING' }), message: null };
+      }
+      if (locked.interruptRequest === 'PAUSE' || outcome.kind === 'paused-before-start') {
+        return {
+          chat: await update({ status: 'PAUSED', interruptRequest: null, lastError: null }),
+          message: null,
+        };
+      }
+      if (outcome.kind === 'error' || outcome.kind === 'no-model') {
+        const lastError = outcome.kind === 'error' ? outcome.message : NO_MODEL_ERROR;
+        return {
+          chat: await update({ status: 'ERROR', interruptRequest: null, lastError }),
+          message: null,
+        };
+      }
+      // The common end: nothing queued, the chat waits for its user. One statement; it runs
+      // after the lock, so it sees any message queued before (withLease).
+      const waiting = await waitUnlessQueued(tx, lease.chatId, locked.archived);
+      if (waiting) return { chat: waiting, message: null };
+      const head = await popQueuedMessage(tx, lease.chatId);
+      if (!head) throw new Error('the queue emptied under the chat lock');
       const inserted = await insertUserMessageAndSetPending(
         tx,
-        chat.id,
+        lease.chatId,
         head.text,
         head.createdById,
       );
-      return {
-        chat: await tx.chat.update({ where: { id: chat.id }, data: release }),
-        message: inserted.message,
-      };
-    }
-    return {
-      chat: await tx.chat.update({
-        where: { id: chat.id },
-        data: { ...release, status: 'WAITING', interruptRequest: null, lastError: null },
-      }),
-      message: null,
-    };
-  });
+      return { chat: await update({}), message: inserted.message };
+    },
+  );
   const publishAll = async () => {
     if (result.message) {
       await events.message(result.message);
@@ -384,4 +423,24 @@ async function finishTurn(
   };
   await publishAll().catch((error: unknown) => env.deps.logger.warn('publish failed', { error }));
   return result.chat;
+}
+
+/**
+ * RUNNING → WAITING when the chat's queue is empty (or the chat is archived: its queue waits for
+ * the user); null when a queued message must run next.
+ */
+async function waitUnlessQueued(
+  tx: Prisma.TransactionClient,
+  chatId: string,
+  archived: boolean,
+): Promise<FinishedChat | null> {
+  const rows = await tx.$queryRaw<FinishedChat[]>`
+    UPDATE chats
+    SET status = 'WAITING', worker_id = NULL, started_at = NULL, heartbeat_at = NULL,
+        interrupt_request = NULL, last_error = NULL, last_activity_at = now(), updated_at = now()
+    WHERE id = ${chatId}::uuid
+      AND (${archived} OR NOT EXISTS (SELECT 1 FROM queued_messages WHERE chat_id = ${chatId}::uuid))
+    RETURNING id::text AS id, owner_id::text AS "ownerId", title, status::text AS status,
+              last_error AS "lastError"`;
+  return rows[0] ?? null;
 }

@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { ChatMessage, Prisma, PrismaClient } from '../generated/prisma/client.js';
 
 /**
  * Raw SQL of the daemon's ownership protocol (B9). A worker owns a chat while the chat row
@@ -12,8 +12,26 @@ export interface Lease {
   epoch: number;
 }
 
+/** What a turn needs of its chat row; acquire returns it, so the turn does not read it again. */
+export interface AcquiredChatRow {
+  id: string;
+  ownerId: string;
+  mode: 'DEFAULT' | 'PLAN';
+  modelConfigId: string | null;
+  parentId: string | null;
+  rootId: string | null;
+  workspaceId: string | null;
+}
+
 export interface AcquiredChat extends Lease {
   interruptRequest: string | null;
+  chat: AcquiredChatRow;
+  /**
+   * A message id drawn at acquire for the turn's first step (one statement fewer per turn).
+   * Only valid while nothing else is inserted into the chat first: a turn that inserts the
+   * queue head (interrupt NEXT) draws a new one, so ids stay in conversation order.
+   */
+  firstMessageId: bigint;
 }
 
 /**
@@ -28,7 +46,12 @@ export async function acquireChats(
 ): Promise<AcquiredChat[]> {
   if (limit <= 0) return [];
   const rows = await prisma.$queryRaw<
-    { id: string; lease_epoch: number; interrupt_request: string | null }[]
+    (Omit<AcquiredChatRow, 'mode'> & {
+      mode: string;
+      leaseEpoch: number;
+      interruptRequest: string | null;
+      firstMessageId: bigint;
+    })[]
   >`
     UPDATE chats
     SET status = 'RUNNING', worker_id = ${workerId}, lease_epoch = lease_epoch + 1,
@@ -40,12 +63,18 @@ export async function acquireChats(
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
     )
-    RETURNING id::text AS id, lease_epoch, interrupt_request`;
-  return rows.map((row) => ({
-    chatId: row.id,
+    RETURNING id::text AS id, lease_epoch AS "leaseEpoch", interrupt_request AS "interruptRequest",
+              owner_id::text AS "ownerId", mode::text AS mode,
+              model_config_id::text AS "modelConfigId", parent_id::text AS "parentId",
+              root_id::text AS "rootId", workspace_id::text AS "workspaceId",
+              nextval(pg_get_serial_sequence('chat_messages', 'id')) AS "firstMessageId"`;
+  return rows.map(({ leaseEpoch, interruptRequest, firstMessageId, ...chat }) => ({
+    chatId: chat.id,
     workerId,
-    epoch: row.lease_epoch,
-    interruptRequest: row.interrupt_request,
+    epoch: leaseEpoch,
+    interruptRequest,
+    chat: { ...chat, mode: chat.mode === 'PLAN' ? 'PLAN' : 'DEFAULT' },
+    firstMessageId: BigInt(firstMessageId),
   }));
 }
 
@@ -103,31 +132,114 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** The chat row as locked by withLease: what the end-of-turn transition decides on. */
+export interface LockedChat {
+  interruptRequest: string | null;
+  archived: boolean;
+}
+
 /**
  * Runs `work` in a transaction that first locks the chat row and checks the lease. Throws
- * LeaseLostError (and writes nothing) when the lease is gone.
+ * LeaseLostError (and writes nothing) when the lease is gone. Statements after the lock see
+ * every transaction that held the row before (READ COMMITTED takes a snapshot per statement),
+ * which is why a check of another table (the queue) comes after it, never in the same statement.
  */
 export async function withLease<T>(
   prisma: PrismaClient,
   lease: Lease,
-  work: (tx: Prisma.TransactionClient) => Promise<T>,
+  work: (tx: Prisma.TransactionClient, chat: LockedChat) => Promise<T>,
 ): Promise<T> {
   return prisma.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<{ id: string }[]>`
-      SELECT id::text AS id FROM chats
+    const rows = await tx.$queryRaw<LockedChat[]>`
+      SELECT interrupt_request AS "interruptRequest", archived FROM chats
       WHERE id = ${lease.chatId}::uuid AND worker_id = ${lease.workerId}
         AND lease_epoch = ${lease.epoch}
       FOR UPDATE`;
     if (rows.length === 0) throw new LeaseLostError(lease.chatId);
-    return work(tx);
+    return work(tx, rows[0]!);
   });
 }
 
 /** Reserves a message id before the message exists, so streamed parts can name it (B13). */
 export async function reserveMessageId(prisma: PrismaClient): Promise<bigint> {
+  const [id] = await reserveMessageIds(prisma, 1);
+  return id!;
+}
+
+/** Reserves `count` message ids, ascending, in one statement (a step's tool results). */
+export async function reserveMessageIds(prisma: PrismaClient, count: number): Promise<bigint[]> {
+  if (count <= 0) return [];
   const rows = await prisma.$queryRaw<{ id: bigint }[]>`
-    SELECT nextval(pg_get_serial_sequence('chat_messages', 'id')) AS id`;
-  return BigInt(rows[0]!.id);
+    SELECT nextval(pg_get_serial_sequence('chat_messages', 'id')) AS id
+    FROM generate_series(1, ${count}::int)`;
+  return rows.map((row) => BigInt(row.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A message a turn writes (assistant step, tool result, compaction summary). */
+export interface NewTurnMessage {
+  id: bigint;
+  role: 'ASSISTANT' | 'TOOL' | 'SYSTEM';
+  /** Serialised parts (jsonb). */
+  partsJson: string;
+  contentVersion: number;
+  modelConfigId: string | null;
+  inputTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costMicros: number;
+  isSummary: boolean;
+}
+
+/**
+ * Inserts a turn's messages and bumps the chat's activity in ONE statement, fenced by the lease:
+ * the UPDATE locks the chat row and matches only while worker id and lease epoch are ours, and
+ * the INSERT takes its chat id from the UPDATE's result, so a lost lease inserts nothing
+ * (LeaseLostError). It replaces BEGIN, lock, insert, update, COMMIT: the hot path of every step.
+ */
+export async function insertMessagesUnderLease(
+  prisma: PrismaClient,
+  lease: Lease,
+  messages: NewTurnMessage[],
+): Promise<ChatMessage[]> {
+  if (messages.length === 0) return [];
+  const column = <K extends keyof NewTurnMessage>(key: K) => messages.map((m) => m[key]);
+  const rows = await prisma.$queryRaw<ChatMessage[]>`
+    WITH owned AS (
+      UPDATE chats SET last_activity_at = now(), updated_at = now()
+      WHERE id = ${lease.chatId}::uuid AND worker_id = ${lease.workerId}
+        AND lease_epoch = ${lease.epoch}
+      RETURNING id
+    )
+    INSERT INTO chat_messages (id, chat_id, role, parts, content_version, model_config_id,
+                               input_tokens, output_tokens, reasoning_tokens, cache_read_tokens,
+                               cache_write_tokens, cost_micros, is_summary)
+    SELECT m.id, owned.id, m.role::"MessageRole", m.parts::jsonb, m.content_version,
+           NULLIF(m.model_config_id, '')::uuid, m.input_tokens, m.output_tokens, m.reasoning_tokens,
+           m.cache_read_tokens, m.cache_write_tokens, m.cost_micros, m.is_summary
+    FROM owned, unnest(
+      ${column('id').map(String)}::bigint[], ${column('role')}::text[],
+      ${column('partsJson')}::text[], ${column('contentVersion')}::int[],
+      ${column('modelConfigId').map((id) => id ?? '')}::text[],
+      ${column('inputTokens')}::int[], ${column('outputTokens')}::int[],
+      ${column('reasoningTokens')}::int[], ${column('cacheReadTokens')}::int[],
+      ${column('cacheWriteTokens')}::int[], ${column('costMicros')}::float8[],
+      ${column('isSummary')}::boolean[]
+    ) AS m(id, role, parts, content_version, model_config_id, input_tokens, output_tokens,
+           reasoning_tokens, cache_read_tokens, cache_write_tokens, cost_micros, is_summary)
+    ORDER BY m.id
+    RETURNING id, chat_id::text AS "chatId", role::text AS role, parts,
+              content_version AS "contentVersion", created_by_id::text AS "createdById",
+              model_config_id::text AS "modelConfigId", input_tokens AS "inputTokens",
+              output_tokens AS "outputTokens", reasoning_tokens AS "reasoningTokens",
+              cache_read_tokens AS "cacheReadTokens", cache_write_tokens AS "cacheWriteTokens",
+              cost_micros AS "costMicros", is_summary AS "isSummary", deleted,
+              created_at AS "createdAt"`;
+  if (rows.length === 0) throw new LeaseLostError(lease.chatId);
+  return rows
+    .map((row) => ({ ...row, id: BigInt(row.id) }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /**

@@ -33,7 +33,17 @@ export interface DatabaseOptions {
   poolSize?: number;
 }
 
-const DEFAULT_POOL_SIZE = 10;
+/**
+ * A replica runs up to 200 turns at once (CHAT_MAX_CONCURRENT); each holds a connection only for
+ * a statement or a short transaction, so 20 connections serve them, and two replicas plus the
+ * tools stay well inside Postgres's default max_connections (100).
+ */
+const DEFAULT_POOL_SIZE = 20;
+/**
+ * How long a transaction may wait for a pooled connection (Prisma's default is 2 s). A burst of
+ * hundreds of createChat calls queues for the pool; waiting is better than failing them.
+ */
+const TRANSACTION_MAX_WAIT_MS = 15_000;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.databaseUrl
@@ -54,7 +64,10 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
   const pool = new pg.Pool({ connectionString, max: poolSize });
   // Every statement, pooled or in a transaction, goes through some pooled client's query().
   pool.on('connect', (client) => countClientQueries(client, counter));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool),
+    transactionOptions: { maxWait: TRANSACTION_MAX_WAIT_MS },
+  });
   return {
     kind: 'postgres',
     prisma,
@@ -75,7 +88,10 @@ async function openPglite(dataDir: string): Promise<Database> {
   await migrate(pgliteExecutor(pglite), { advisoryLock: false });
   const counter = { statements: 0 };
   countPgliteQueries(pglite, counter);
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPGlite(pglite),
+    transactionOptions: { maxWait: TRANSACTION_MAX_WAIT_MS },
+  });
   return {
     kind: 'pglite',
     prisma,
@@ -99,6 +115,12 @@ function countClientQueries(client: pg.PoolClient, counter: StatementCounter) {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as { query: unknown }).query = (...args: unknown[]) => {
     counter.statements++;
+      console.error(
+        'SQL',
+        JSON.stringify(
+          typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text,
+        ).slice(0, 300),
+      );
     return query(...args);
   };
 }
