@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js';
 import { AppError } from '../errors.js';
 import { findDescendant } from './subagents.js';
 import { fail, ok, type Tool } from './tool.js';
+import { storableText } from '../text/storable.js';
 
 /** message_agent (B19): sends a follow-up to a child agent, queued or interrupting its turn. */
 export function createMessageAgentTool(deps: Deps, chats: ChatService): Tool {
@@ -27,7 +28,8 @@ export function createMessageAgentTool(deps: Deps, chats: ChatService): Tool {
     async execute(args, context) {
       const child = await findDescendant(deps.prisma, context, args['chat_id']);
       if (!child) return fail('chat_id is not a subagent of this chat');
-      const text = typeof args['message'] === 'string' ? args['message'] : '';
+      // Stored as a message or queued message: storable, like every model-written text.
+      const text = storableText(typeof args['message'] === 'string' ? args['message'] : '');
       if (!text.trim()) return fail('message is required');
       const owner = await deps.prisma.user.findUniqueOrThrow({ where: { id: child.ownerId } });
       try {

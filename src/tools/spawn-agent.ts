@@ -1,4 +1,5 @@
 import { initialTitle } from '../chats/titles.js';
+import { storableText } from '../text/storable.js';
 import { createPendingChat } from '../chats/transitions.js';
 import type { ChatEvents } from '../chats/events.js';
 import type { Deps } from '../deps.js';
@@ -33,7 +34,9 @@ export function createSpawnAgentTool(deps: Deps, events: ChatEvents): Tool {
     readOnly: false,
     rootOnly: true,
     async execute(args, context) {
-      const prompt = typeof args['prompt'] === 'string' ? args['prompt'].trim() : '';
+      // Model-written text becomes a chat's title and first message: make it storable (a NUL or a
+      // lone surrogate would make Postgres refuse the rows, src/text/storable.ts).
+      const prompt = storableText(typeof args['prompt'] === 'string' ? args['prompt'].trim() : '');
       if (!prompt) return fail('prompt is required');
       if (prompt.length > MAX_PROMPT_LENGTH) {
         return fail(`prompt must be at most ${MAX_PROMPT_LENGTH} characters`);
@@ -42,7 +45,7 @@ export function createSpawnAgentTool(deps: Deps, events: ChatEvents): Tool {
       const parent = await deps.prisma.chat.findUniqueOrThrow({ where: { id: context.chatId } });
       const title =
         typeof args['title'] === 'string' && args['title'].trim()
-          ? initialTitle(args['title'])
+          ? initialTitle(storableText(args['title']))
           : initialTitle(prompt);
       const { chat: child, message } = await deps.prisma.$transaction((tx) =>
         createPendingChat(

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
 import type { TestClient } from '../../support/client.js';
-import { configureFakeModel, startScriptedLlm } from '../../support/llm.js';
+import { configureFakeModel, createGate, startScriptedLlm } from '../../support/llm.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import {
+  CHAT_EVENTS,
   resultOf,
   runFirstTurn,
   textStep,
@@ -111,6 +112,72 @@ describe('security: text that Postgres can store (issue #8, row 9)', () => {
       );
       expect(history.chat).toMatchObject({ status: 'WAITING', lastError: null });
       expect(history.chat.messages.edges.length).toBeGreaterThanOrEqual(8);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it('repairs model-written text that becomes a subagent chat, its title and its messages', async () => {
+    const text = 'Delegate with binary';
+    const childFirst = `sub${FFFD}task`;
+    // message_agent needs the child's id: its step is held until the spawn result is seen, and
+    // its arguments filled in then (the fake reads them when it answers).
+    const gate = createGate();
+    const tell = toolStep(text, [
+      { id: 'tell', name: 'message_agent', args: { chat_id: '', message: `more${NUL}` } },
+    ]);
+    llm.script(
+      toolStep(text, [
+        {
+          id: 'spawn',
+          name: 'spawn_agent',
+          args: { prompt: `sub${NUL}task`, title: `Child ${LONE_LOW}title` },
+        },
+      ]),
+      textStep(childFirst, 'child done'),
+      textStep(childFirst, 'child done again'),
+      { ...tell, gate: gate.promise },
+      textStep(text, 'delegated'),
+    );
+    const created = await member.query<{ createChat: { id: string } }>(
+      'mutation ($text: String!) { createChat(input: { text: $text }) { id } }',
+      { text },
+    );
+    const stream = member.subscribe<ChatEvent>(CHAT_EVENTS, { chatId: created.createChat.id });
+    try {
+      await stream.waitFor((event) =>
+        (event.chatEvents.message?.parts ?? []).some(
+          (part) => part.type === 'TOOL_RESULT' && part.toolCallId === 'spawn',
+        ),
+      );
+      const spawned = resultOf(stream, 'spawn');
+      expect(spawned.isError).toBe(false);
+      expect(spawned.result['title']).toBe(`Child ${FFFD}title`);
+      const childId = String(spawned.result['chat_id']);
+      (tell.toolCalls![0]!.args as { chat_id: string }).chat_id = childId;
+      gate.open();
+      await stream.waitFor(
+        (event) => event.chatEvents.status === 'WAITING' || event.chatEvents.status === 'ERROR',
+      );
+      const statuses = stream.events.filter((e) => e.chatEvents.__typename === 'StatusEvent');
+      expect(statuses.at(-1)?.chatEvents).toMatchObject({ status: 'WAITING' });
+      expect(resultOf(stream, 'tell').isError).toBe(false);
+
+      const child = await member.query<{
+        chat: {
+          title: string;
+          messages: { edges: { node: { role: string; parts: { text?: string }[] } }[] };
+        };
+      }>(
+        `query ($id: ID!) { chat(id: $id) { title messages(first: 20) { edges { node { role parts { ... on TextPart { text } } } } } } }`,
+        { id: childId },
+      );
+      expect(child.chat.title).toBe(`Child ${FFFD}title`);
+      expect(
+        child.chat.messages.edges
+          .filter((edge) => edge.node.role === 'USER')
+          .map((edge) => edge.node.parts[0]?.text),
+      ).toContain(childFirst);
     } finally {
       await stream.close();
     }
