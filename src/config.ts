@@ -108,7 +108,7 @@ const envSchema = z.object({
       z.array(
         z
           .url({ error: 'must be a comma-separated list of origins like https://app.example.com' })
-          .refine((origin) => new URL(origin).origin === origin, {
+          .refine((origin) => URL.canParse(origin) && new URL(origin).origin === origin, {
             error: 'each origin is scheme://host[:port], without a path or a trailing slash',
           }),
       ),

@@ -1,4 +1,5 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -79,22 +80,35 @@ export type GraphQLHandler = ReturnType<typeof createGraphQLHandler>;
 /** A header a cross-site form cannot set: its presence means a CORS preflight happened. */
 const CSRF_HEADER = 'x-graphql-yoga-csrf';
 
+/** Content types a plain HTML form (or a "simple" fetch) can send without a CORS preflight. */
+const FORM_CONTENT_TYPES = [
+  'application/x-www-form-urlencoded',
+  'multipart/form-data',
+  'text/plain',
+];
+
 /**
- * Yoga's CSRF prevention: a request whose content type a plain HTML form can send
- * (form-encoded, multipart, text/plain) or a GET without a content type must carry a header that
- * forces a CORS preflight, or nothing runs (403). Authorization counts: a browser adds it only
- * with a preflight, and every authenticated request carries it anyway. The refusal gets a code.
+ * CSRF prevention. A POST must be JSON (or another type only a preflighted request can send):
+ * form-encoded, multipart and text/plain bodies are refused whatever their headers, since this
+ * API has no uploads and a form must never run a mutation. Any other request without a body type
+ * (a GET) goes through Yoga's CSRF prevention: it needs a header that forces a CORS preflight.
+ * Authorization counts: a browser adds it only after a preflight, and every authenticated request
+ * carries it anyway. Refusals are FORBIDDEN (403) and run nothing.
  */
 function useCsrfPrevention(): Plugin {
   const csrf = useCSRFPrevention({ requestHeaders: [CSRF_HEADER, 'authorization'] }) as Plugin;
+  const refuse = (message: string) =>
+    new GraphQLError(message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
   return {
     onRequestParse(payload) {
+      const contentType = payload.request.headers.get('content-type')?.toLowerCase() ?? '';
+      if (FORM_CONTENT_TYPES.some((type) => contentType.startsWith(type))) {
+        throw refuse('GraphQL requests must be sent as application/json');
+      }
       try {
         return csrf.onRequestParse?.(payload);
-      } catch (error) {
-        throw Object.assign(error as Error, {
-          extensions: { code: 'FORBIDDEN', http: { status: 403 } },
-        });
+      } catch {
+        throw refuse(`Required CSRF header missing: send ${CSRF_HEADER} or Authorization`);
       }
     },
   };

@@ -11,20 +11,21 @@ export interface RateCounter {
 }
 
 const KEY_PREFIX = 'agentgraph:ratelimit:mutations:';
+const ERROR_LOG_INTERVAL_MS = 60_000;
 
 /**
- * One process's counters. Fixed windows: cheap and good enough to stop a flood; a client can
- * at most double the rate across a window boundary.
+ * One process's counters. A window opens at a key's first hit and lasts `windowMs` (not aligned
+ * to the clock): cheap, and a client can at most double the rate across a window boundary.
  */
 export function createMemoryRateCounter(now: () => number = Date.now): RateCounter {
-  const windows = new Map<string, { window: number; count: number }>();
+  const windows = new Map<string, { start: number; count: number }>();
   return {
     async hit(key, windowMs) {
-      const window = Math.floor(now() / windowMs);
+      const at = now();
       const entry = windows.get(key);
-      if (!entry || entry.window !== window) {
+      if (!entry || at - entry.start >= windowMs) {
         // One entry per user that ever mutated (bounded by the user table), reset per window.
-        windows.set(key, { window, count: 1 });
+        windows.set(key, { start: at, count: 1 });
         return 1;
       }
       entry.count += 1;
@@ -37,8 +38,9 @@ export function createMemoryRateCounter(now: () => number = Date.now): RateCount
 }
 
 /**
- * Counters in Redis, shared by every replica: INCR + PEXPIRE in one MULTI per mutation. Its own
- * connection, which never queues commands while Redis is down, so a hit then fails at once.
+ * Counters in Redis, shared by every replica, with the same windows as the memory counter: one
+ * MULTI per mutation creates the key with its expiry when absent (SET NX PX) and increments it.
+ * Its own connection, which never queues commands while Redis is down, so a hit then fails at once.
  */
 export function createRedisRateCounter(url: string, logger: Logger): RateCounter {
   const client = new Redis(url, {
@@ -49,16 +51,19 @@ export function createRedisRateCounter(url: string, logger: Logger): RateCounter
   let lastErrorLog = 0;
   client.on('error', (error: Error) => {
     // ioredis emits on every reconnect attempt; one line a minute is enough.
-    if (Date.now() - lastErrorLog < 60_000) return;
+    if (Date.now() - lastErrorLog < ERROR_LOG_INTERVAL_MS) return;
     lastErrorLog = Date.now();
     logger.warn('rate limit Redis connection error', { error: error.message });
   });
   return {
     async hit(key, windowMs) {
-      const window = Math.floor(Date.now() / windowMs);
-      const redisKey = `${KEY_PREFIX}${key}:${window}`;
-      const results = await client.multi().incr(redisKey).pexpire(redisKey, windowMs).exec();
-      const [error, count] = results?.[0] ?? [new Error('empty MULTI result'), null];
+      const redisKey = `${KEY_PREFIX}${key}`;
+      const results = await client
+        .multi()
+        .set(redisKey, 0, 'PX', windowMs, 'NX')
+        .incr(redisKey)
+        .exec();
+      const [error, count] = results?.[1] ?? [new Error('empty MULTI result'), null];
       if (error) throw error;
       return Number(count);
     },
