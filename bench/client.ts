@@ -88,6 +88,7 @@ export interface TurnTrace {
   parts: number;
   /** Concatenated TEXT deltas. */
   text: string;
+  /** Set when the turn ended in ERROR or PAUSED (then doneAt is when it did). */
   error?: string;
 }
 
@@ -144,8 +145,10 @@ export class ChatWatch {
         // A WAITING before this turn started running is the previous turn's, not this one's.
         const started = trace.runningAt !== undefined || trace.parts > 0;
         if (event.status === 'WAITING' && started) trace.doneAt ??= now;
+        // A failed turn has ended too: the run counts it as failed rather than wait forever.
         if (event.status === 'ERROR' || event.status === 'PAUSED') {
-          trace.error = `${event.status}: ${event.lastError ?? ''}`;
+          trace.error ??= `${event.status}: ${event.lastError ?? ''}`;
+          trace.doneAt ??= now;
         }
       }
     } else if (event.__typename === 'MessagePartEvent' && trace) {
@@ -163,12 +166,11 @@ export class ChatWatch {
     return this.trace;
   }
 
-  /** Resolves once `predicate` holds; rejects on a failed subscription, ERROR status or timeout. */
+  /** Resolves once `predicate` holds; rejects on a failed subscription or timeout. */
   async until(predicate: (watch: ChatWatch) => boolean, what: string, timeoutMs: number) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.failure) throw new Error(this.failure);
-      if (this.trace?.error) throw new Error(`chat ${this.chatId}: ${this.trace.error}`);
       if (predicate(this)) return;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`chat ${this.chatId}: timed out waiting for ${what}`);

@@ -84,12 +84,18 @@ export function buildRows(
     const label = `C=${group.concurrency} ${group.profile}`;
     const rawWall = fromReps(group.reps, (r) => r.rawWallMs).median;
     const wall = fromReps(group.reps, (r) => r.wallMs).median;
+    const failed = group.reps.reduce((sum, r) => sum + r.failedChats, 0);
+    const wrong = group.reps.reduce((sum, r) => sum + r.wrongText, 0);
+    const problems = [
+      failed ? `${failed} turns ended in ERROR` : '',
+      wrong ? `${wrong} subscribers saw a wrong text` : '',
+    ].filter(Boolean);
     rows.push(
       spreadRow(
         `wall ÷ raw stream, ${label}`,
         fromReps(group.reps, (r) => r.ratio),
         'x',
-        `agentgraph ${format(wall, 'ms')}, raw ${format(rawWall, 'ms')}`,
+        [`agentgraph ${format(wall, 'ms')}, raw ${format(rawWall, 'ms')}`, ...problems].join('; '),
       ),
     );
   }
@@ -133,6 +139,15 @@ export function buildRows(
       median: format(held.heldStatementsPerInterval ?? Number.NaN, 'n'),
       spread: '—',
       note: `both replicas, interval ${held.heartbeatIntervalMs} ms over ${held.windowMs} ms; idle ${format(held.idleStatementsPerInterval ?? Number.NaN, 'n')} → ${format(extra, 'n')} for the running chats`,
+    });
+  }
+  const costFailures = cost.reduce((sum, r) => sum + r.failedTurns + r.wrongText, 0);
+  if (costFailures > 0 || (held && held.failedChats + held.wrongText > 0)) {
+    rows.push({
+      figure: 'failed turns / wrong texts outside the stream runs',
+      median: String(costFailures + (held ? held.failedChats + held.wrongText : 0)),
+      spread: '—',
+      note: 'cost and held scenarios; see results.json',
     });
   }
   rows.push({

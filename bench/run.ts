@@ -141,15 +141,31 @@ function noteLoad(what: string) {
   });
 }
 
-async function main() {
-  const plan = process.argv.includes('--quick') ? QUICK : FULL;
-  const startedAt = new Date();
+/** What the run measured so far: a failed run still prints and saves what it has. */
+interface Results {
+  plan: Plan;
+  startedAt: Date;
+  startCommand?: string;
+  defaults?: Record<string, unknown>;
+  heldOverrides?: Record<string, string>;
+  costWarmup?: CostRep;
+  idle?: IdleRates;
+  cost: CostRep[];
+  warmups: StreamRep[];
+  streams: StreamGroup[];
+  held?: HeldRun;
+}
+
+async function main(results: Results) {
+  const { plan } = results;
   noteLoad('start');
   progress(`${plan.mode} run; checking Postgres and Redis`);
   await checkServices();
   const start = resolveStartCommand();
+  results.startCommand = start.description;
   progress(`replicas: ${start.description}`);
   const defaults = await configDefaults();
+  results.defaults = defaults;
   const database = await createDatabase();
   progress(`database ${database.name}`);
   const fake = await startFakeLlmProcess();
@@ -171,33 +187,31 @@ async function main() {
   const costScript = { tokens: plan.costTokens, delayMs: SLOW_DELAY_MS };
   progress(`cost: warm-up with ${plan.costWarmupChats} chats`);
   const noIdle: IdleRates = { windowMs: 0, cpuMsPerSecond: 0, statementsPerSecond: 0 };
-  const costWarmup = await costRep(ctx, plan.costWarmupChats, costScript, noIdle);
+  results.costWarmup = await costRep(ctx, plan.costWarmupChats, costScript, noIdle);
   progress(`cost: idle rates over ${plan.idleWindowMs} ms`);
   const idle = await idleRates(ctx, plan.idleWindowMs);
-  const cost: CostRep[] = [];
+  results.idle = idle;
   for (let rep = 1; rep <= plan.repetitions; rep++) {
     progress(`cost: rep ${rep}/${plan.repetitions}, ${plan.costChats} chats`);
-    cost.push(await costRep(ctx, plan.costChats, costScript, idle));
+    results.cost.push(await costRep(ctx, plan.costChats, costScript, idle));
   }
   noteLoad('after cost');
 
   // 2. streams
-  const streams: StreamGroup[] = [];
-  const warmups: StreamRep[] = [];
   for (const concurrency of plan.concurrencies) {
     progress(`streams: preparing ${concurrency} chats`);
     const watches = await prepareChats(ctx, concurrency);
     try {
       for (const profile of plan.profiles) {
         const group: StreamGroup = { concurrency, profile: profile.name, reps: [] };
+        results.streams.push(group);
         for (let rep = 1 - plan.streamWarmups; rep <= plan.repetitions; rep++) {
           progress(
             `streams: C=${concurrency} ${profile.name} ${rep <= 0 ? 'warm-up' : `rep ${rep}/${plan.repetitions}`}`,
           );
           const result = await streamRep(ctx, watches, profile);
-          (rep <= 0 ? warmups : group.reps).push(result);
+          (rep <= 0 ? results.warmups : group.reps).push(result);
         }
-        streams.push(group);
       }
     } finally {
       for (const watch of watches) watch.close();
@@ -207,54 +221,69 @@ async function main() {
 
   // 3. held
   const heldOverrides = heldSettings(defaults, plan);
+  results.heldOverrides = heldOverrides;
   progress(`held: restarting replicas with ${JSON.stringify(heldOverrides)}`);
   serverErrors.push(...collectServerErrors(cluster));
   await cluster.stop();
   cluster = await startCluster({ ...clusterOptions, overrides: heldOverrides });
   running = cluster;
   ctx = { ...ctx, cluster };
-  const held: HeldRun = await heldRun(
-    ctx,
-    plan.heldChats,
-    plan.heartbeatIntervalMs,
-    plan.heartbeatBeats,
-  );
+  results.held = await heldRun(ctx, plan.heldChats, plan.heartbeatIntervalMs, plan.heartbeatBeats);
   noteLoad('end');
   serverErrors.push(...collectServerErrors(cluster));
   await cluster.stop();
+  running = undefined;
+}
 
-  const rows = buildRows(cost, idle, streams, held, apiErrors);
+/** Prints the table and writes results.json, complete or (after a failure) with what there is. */
+async function publish(results: Results, failure?: string) {
+  const { plan } = results;
+  if (failure) noteLoad('failed');
+  const idle = results.idle ?? {
+    windowMs: 0,
+    cpuMsPerSecond: Number.NaN,
+    statementsPerSecond: undefined,
+  };
+  const streams = results.streams.filter((group) => group.reps.length > 0);
+  const rows = buildRows(results.cost, idle, streams, results.held, apiErrors);
   const table = renderTable(rows);
   const git = gitState();
   const header = [
     `agentgraph bench (${plan.mode}): commit ${git.commit}${git.dirty ? ' + uncommitted src changes' : ''}, node ${process.version}, ${cpus().length} CPUs`,
-    `replicas: ${start.description}; defaults ${JSON.stringify(defaults)}`,
-    `held scenario settings: ${JSON.stringify(heldOverrides)}`,
+    ...(failure ? [`INCOMPLETE RUN: ${failure}`] : []),
+    `replicas: ${results.startCommand ?? '?'}; defaults ${JSON.stringify(results.defaults ?? {})}`,
+    `held scenario settings: ${JSON.stringify(results.heldOverrides ?? {})}`,
     `load average (1/5/15 min) at start ${loads[0]!.loadavg.join(' ')}, at end ${loads.at(-1)!.loadavg.join(' ')}`,
     `API mutations that failed with a server error (retried when not stored): ${apiErrors.length}; error lines logged by the replicas: ${serverErrors.length}`,
     `each figure: median of ${plan.repetitions} repetition(s) after a warm-up; spread = min – max of the repetitions`,
   ];
   console.log(`\n${header.join('\n')}\n\n${table}\n`);
-  const results = {
+  const json = {
     mode: plan.mode,
-    startedAt: startedAt.toISOString(),
+    complete: !failure,
+    failure,
+    startedAt: results.startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     git,
     node: process.version,
     cpus: cpus().length,
     loadavg: loads,
-    startCommand: start.description,
-    settings: { defaults, streamAndCostRuns: {}, heldRun: heldOverrides },
+    startCommand: results.startCommand,
+    settings: {
+      defaults: results.defaults,
+      streamAndCostRuns: {},
+      heldRun: results.heldOverrides,
+    },
     plan,
-    cost: { warmup: costWarmup, idle, reps: cost },
-    streams: { warmups, groups: streams },
-    held,
+    cost: { warmup: results.costWarmup, idle: results.idle, reps: results.cost },
+    streams: { warmups: results.warmups, groups: results.streams },
+    held: results.held,
     apiErrors,
     serverErrors,
     table: rows,
   };
   const file = path.join(REPO_ROOT, 'bench', 'results.json');
-  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
   progress(`wrote ${path.relative(REPO_ROOT, file)}`);
 }
 
@@ -297,6 +326,14 @@ async function exit(code: number) {
   process.exit(code);
 }
 
+const results: Results = {
+  plan: process.argv.includes('--quick') ? QUICK : FULL,
+  startedAt: new Date(),
+  cost: [],
+  warmups: [],
+  streams: [],
+};
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     progress(`${signal}: stopping`);
@@ -304,11 +341,20 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-main().then(
-  () => exit(0),
-  (error: unknown) => {
+main(results).then(
+  async () => {
+    await publish(results);
+    await exit(0);
+  },
+  async (error: unknown) => {
     progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     showServerErrors();
-    void exit(1);
+    if (running) serverErrors.push(...collectServerErrors(running));
+    try {
+      await publish(results, error instanceof Error ? error.message : String(error));
+    } catch (publishError) {
+      progress(`could not write the partial results: ${String(publishError)}`);
+    }
+    await exit(1);
   },
 );

@@ -88,8 +88,11 @@ async function createChats(ctx: BenchContext, count: number, script: BenchScript
   return Promise.all(Array.from({ length: count }, (_, i) => sendOnce(ctx, i, script)));
 }
 
-/** Polls the database until every chat is WAITING with its generated title saved. */
-async function waitSettled(db: BenchDatabase, ids: string[]) {
+/**
+ * Polls the database until every chat is WAITING with its generated title saved, or failed
+ * (ERROR, PAUSED); returns how many failed.
+ */
+async function waitSettled(db: BenchDatabase, ids: string[]): Promise<number> {
   const deadline = Date.now() + TURN_TIMEOUT_MS;
   for (;;) {
     const { rows } = await db.pool.query<{ settled: string; failed: string }>(
@@ -98,8 +101,11 @@ async function waitSettled(db: BenchDatabase, ids: string[]) {
          FROM chats WHERE id::text = ANY($1)`,
       [ids, BENCH_TITLE],
     );
-    if (Number(rows[0]!.failed) > 0) throw new Error(`${rows[0]!.failed} chats ended in ERROR`);
-    if (Number(rows[0]!.settled) === ids.length) return;
+    const failed = Number(rows[0]!.failed);
+    if (Number(rows[0]!.settled) + failed === ids.length) {
+      if (failed > 0) progress(`${failed} of ${ids.length} chats ended in ERROR`);
+      return failed;
+    }
     if (Date.now() > deadline) throw new Error(`chats not settled: ${JSON.stringify(rows[0])}`);
     await sleep(DB_POLL_MS);
   }
@@ -115,17 +121,27 @@ async function openWatches(ctx: BenchContext, ids: string[]) {
   return watches;
 }
 
-function checkText(traces: TurnTrace[], script: BenchScript) {
+/** Turns that failed, and subscribers of a successful turn that saw another text than expected. */
+export interface TurnFailures {
+  failedChats: number;
+  wrongText: number;
+  firstError?: string;
+}
+
+function checkTraces(traces: TurnTrace[], script: BenchScript): TurnFailures {
   const expected = expectedText(script);
-  const wrong = traces.filter((trace) => trace.text !== expected);
+  const failed = traces.filter((trace) => trace.error !== undefined);
+  const wrong = traces.filter((trace) => trace.error === undefined && trace.text !== expected);
+  if (failed.length > 0) progress(`${failed.length} turns failed, e.g. ${failed[0]!.error}`);
   if (wrong.length > 0) {
-    throw new Error(
+    progress(
       `${wrong.length} subscribers saw a different text, e.g. ${JSON.stringify(wrong[0]!.text.slice(0, 80))}`,
     );
   }
+  return { failedChats: failed.length, wrongText: wrong.length, firstError: failed[0]?.error };
 }
 
-export interface TurnRun {
+export interface TurnRun extends TurnFailures {
   wallMs: number;
   /** Start → last delta at any subscriber. */
   lastPartMs: number;
@@ -153,8 +169,8 @@ async function runTurns(
     await Promise.all(watches.map((watch, i) => sendOnce(ctx, i, script, watch.chatId)));
     await Promise.all(watches.map((watch) => watch.done(TURN_TIMEOUT_MS)));
     sampleRss();
-    checkText(traces, script);
     return {
+      ...checkTraces(traces, script),
       wallMs: Math.max(...traces.map((t) => t.doneAt!)) - startedAt,
       lastPartMs: Math.max(...traces.map((t) => t.lastPartAt ?? t.doneAt!)) - startedAt,
       parts: traces.reduce((sum, t) => sum + t.parts, 0),
@@ -215,6 +231,9 @@ export interface CostRep {
   cpuPerPartUs: number;
   /** The same CPU ÷ the extra tokens the provider streamed (the issue's "per streamed token"). */
   cpuPerTokenUs: number;
+  /** Turns that ended in ERROR (their CPU is in the figures all the same). */
+  failedTurns: number;
+  wrongText: number;
 }
 
 const perTurn = (value: number | undefined, turns: number, scale = 1) =>
@@ -245,9 +264,10 @@ export async function costRep(
     };
   };
   let ids: string[] = [];
+  let trivialFailed = 0;
   const trivial = await window(async () => {
     ids = await createChats(ctx, chats, TRIVIAL);
-    await waitSettled(ctx.db, ids);
+    trivialFailed = await waitSettled(ctx.db, ids);
   });
   const watches = await openWatches(ctx, ids);
   try {
@@ -274,6 +294,8 @@ export async function costRep(
       partsDelivered: stream!.parts,
       cpuPerPartUs: (extraCpu * MS * MS) / (stream!.parts - second!.parts),
       cpuPerTokenUs: (extraCpu * MS * MS) / extraTokens,
+      failedTurns: trivialFailed + second!.failedChats + stream!.failedChats,
+      wrongText: second!.wrongText + stream!.wrongText,
     };
   } finally {
     for (const watch of watches) watch.close();
@@ -285,7 +307,7 @@ const expectedTokens = (script: BenchScript) => Math.max(1, script.tokens);
 // ---------------------------------------------------------------------------------------------
 // Streams: wall time against the raw provider stream, first-part latency, PENDING → RUNNING
 
-export interface StreamRep {
+export interface StreamRep extends TurnFailures {
   concurrency: number;
   profile: string;
   rawWallMs: number;
@@ -323,6 +345,9 @@ export async function streamRep(
   const providerFirstTokenMs = median(raw.firstTokenMs);
   const firstPart = run.firstPartMs.map((ms) => ms - providerFirstTokenMs);
   return {
+    failedChats: run.failedChats,
+    wrongText: run.wrongText,
+    firstError: run.firstError,
     concurrency: watches.length,
     profile: profile.name,
     rawWallMs: raw.wallMs,
@@ -344,7 +369,7 @@ const toMiB = (bytes: number) => bytes / 2 ** 20;
 // ---------------------------------------------------------------------------------------------
 // Held: RSS at N running chats, statements per heartbeat interval
 
-export interface HeldRun {
+export interface HeldRun extends TurnFailures {
   chats: number;
   heartbeatIntervalMs: number;
   windowMs: number;
@@ -408,11 +433,12 @@ export async function heldRun(
     const heldStatementsPerInterval = await statementsOver();
     ctx.fake.release();
     await Promise.all(watches.map((watch) => watch.done(TURN_TIMEOUT_MS)));
-    checkText(
+    const failures = checkTraces(
       watches.map((watch) => watch.trace!),
       hold,
     );
     return {
+      ...failures,
       chats,
       heartbeatIntervalMs,
       windowMs,
