@@ -9,10 +9,11 @@ RUN apt-get update \
   && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap slirp4netns \
   && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-COPY prisma ./prisma
-COPY scripts ./scripts
-RUN npm ci
+# The sources are not copied yet, so install without the postinstall build; the dev
+# dependencies (TypeScript, Prisma's generator) are needed for the build below.
+RUN npm ci --include=dev --ignore-scripts
 COPY . .
-RUN node scripts/prisma-generate.mjs
+# postinstall's work: generate the Prisma client, then compile src/ to dist/ (no tsx at run time).
+RUN node scripts/prisma-generate.mjs && npm run build
 EXPOSE 4000
-CMD ["npx", "tsx", "src/main.ts"]
+CMD ["node", "--enable-source-maps", "dist/main.js"]
