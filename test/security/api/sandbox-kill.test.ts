@@ -48,7 +48,9 @@ describe('sandbox: kill -9 of the server', () => {
   const adminToken = `kill-admin-${randomBytes(12).toString('hex')}`;
 
   beforeAll(async () => {
-    backend = await createBackendEnv();
+    // Postgres in both projects: what is killed is the server process, whatever its database,
+    // and a PGlite replica can take longer than spawnReplica's start limit on a loaded machine.
+    backend = await createBackendEnv('services');
     llm = await startScriptedLlm();
     replica = await spawnReplica(
       {
