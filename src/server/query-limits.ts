@@ -39,7 +39,8 @@ export function queryLimitPlugins(settings: QueryLimitSettings): Plugin[] {
   const report = {
     propagateOnRejection: false,
     onReject: [
-      (context: ValidationContext | null, error: GraphQLError) => context?.reportError(error),
+      (context: ValidationContext | null, error: GraphQLError) =>
+        context?.reportError(inputError(error.message)),
     ],
   };
   const { plugins } = new EnvelopArmor({
@@ -87,8 +88,11 @@ function useQueryLength(maxLength: number): Plugin {
   };
 }
 
+/** Armor prefixes every refusal with "Syntax Error: " even when the syntax is fine. */
 const inputError = (message: string) =>
-  new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+  new GraphQLError(message.replace(/^Syntax Error: (?=.*limit of \d+)/i, ''), {
+    extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+  });
 
 const PAGE_SIZE_ARGUMENTS = ['first', 'last'] as const;
 const isPageSizeArgument = (name: string): name is (typeof PAGE_SIZE_ARGUMENTS)[number] =>
