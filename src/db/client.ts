@@ -115,12 +115,6 @@ function countClientQueries(client: pg.PoolClient, counter: StatementCounter) {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as { query: unknown }).query = (...args: unknown[]) => {
     counter.statements++;
-    console.error(
-      'SQL',
-      JSON.stringify(
-        typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text,
-      ).slice(0, 300),
-    );
     return query(...args);
   };
 }
