@@ -15,7 +15,10 @@ import type { PartEvent } from '../pubsub/stream-buffer.js';
  * - messages: any MessageEvent triggers a read of every message after the last one sent, so a
  *   message whose pub/sub event was lost still arrives (the database is the source of truth);
  * - parts: (messageId, seq) pairs already sent are dropped, as are parts of persisted messages;
- * - status: a StatusEvent makes it read the current status; an unchanged one is not repeated.
+ * - status: a StatusEvent that arrived while the snapshot was read makes it read the current
+ *   status (the event may predate the snapshot); one that arrived after the snapshot is newer
+ *   than it (pub/sub keeps a channel's order) and is used as it is, without a read per
+ *   subscriber. An unchanged status is not repeated.
  */
 export type StreamedChatEvent =
   | Exclude<ChatEventPayload, { __typename: 'MessageEvent' }>
@@ -43,6 +46,9 @@ export async function* streamChatEvents(
 ): AsyncGenerator<StreamedChatEvent> {
   const { prisma, pubsub, chatId, signal } = options;
   const live: (ChatEventPayload | typeof RESYNC)[] = [];
+  /** Status events received before the snapshot was complete: they are checked against it. */
+  const earlyStatusEvents = new WeakSet<ChatEventPayload>();
+  let snapshotRead = false;
   let wake: (() => void) | null = null;
   let overflowed = false;
   const unsubscribe = await pubsub.subscribe(
@@ -50,6 +56,7 @@ export async function* streamChatEvents(
     (event) => {
       if (live.length >= MAX_PENDING_LIVE_EVENTS) overflowed = true;
       else live.push(event);
+      if (!snapshotRead && event.__typename === 'StatusEvent') earlyStatusEvents.add(event);
       wake?.();
     },
     {
@@ -98,6 +105,7 @@ export async function* streamChatEvents(
     for (const part of await pubsub.streamBuffer.read(chatId)) {
       if (freshPart(part)) yield part;
     }
+    snapshotRead = true;
 
     while (!signal.aborted) {
       if (overflowed) {
@@ -140,12 +148,14 @@ export async function* streamChatEvents(
           if (freshPart(event)) yield event;
           break;
         case 'StatusEvent': {
-          // The event may predate the snapshot (it waited in the queue): the database says what
-          // the status is now, and an unchanged status is not sent again.
-          const current = await prisma.chat.findUnique({
-            where: { id: chatId },
-            select: { status: true, lastError: true },
-          });
+          // An early event may predate the snapshot (it waited in the queue): the database says
+          // what the status is now. A later one is the status now. Unchanged is not sent again.
+          const current = earlyStatusEvents.has(event)
+            ? await prisma.chat.findUnique({
+                where: { id: chatId },
+                select: { status: true, lastError: true },
+              })
+            : event;
           if (!current) break;
           if (lastStatus.status === current.status && lastStatus.lastError === current.lastError) {
             break;
