@@ -55,6 +55,7 @@ const CHAT_EVENTS = `subscription ($chatId: ID!) {
     __typename
     ... on StatusEvent { status lastError }
     ... on MessagePartEvent { messageId part { type ... on TextPart { text } } }
+    ... on MessageEvent { message { role parts { type ... on TextPart { text } } } }
   }
 }`;
 
@@ -64,6 +65,7 @@ interface ChatEvent {
   lastError?: string | null;
   messageId?: string | null;
   part?: { type: string; text?: string | null };
+  message?: { role: string; parts: { type: string; text?: string | null }[] };
 }
 
 /** graphql-ws reports a closed socket as a CloseEvent, errors as GraphQL error arrays. */
@@ -88,6 +90,8 @@ export interface TurnTrace {
   parts: number;
   /** Concatenated TEXT deltas. */
   text: string;
+  /** TEXT of the last ASSISTANT MessageEvent (the persisted answer, as a subscriber got it). */
+  messageText?: string;
   /** Set when the turn ended in ERROR or PAUSED (then doneAt is when it did). */
   error?: string;
 }
@@ -151,6 +155,15 @@ export class ChatWatch {
           trace.doneAt ??= now;
         }
       }
+    } else if (
+      event.__typename === 'MessageEvent' &&
+      trace &&
+      event.message?.role === 'ASSISTANT'
+    ) {
+      trace.messageText = event.message.parts
+        .filter((part) => part.type === 'TEXT')
+        .map((part) => part.text ?? '')
+        .join('');
     } else if (event.__typename === 'MessagePartEvent' && trace) {
       trace.parts++;
       trace.firstPartAt ??= now;

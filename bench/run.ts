@@ -319,6 +319,8 @@ function showServerErrors() {
 }
 
 let exiting = false;
+/** Set by Ctrl-C: the run's own failure (its replicas just died) is then not reported. */
+let interrupted = false;
 async function exit(code: number) {
   if (exiting) return;
   exiting = true;
@@ -336,17 +338,29 @@ const results: Results = {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    progress(`${signal}: stopping`);
-    void exit(130);
+    if (exiting || interrupted) return;
+    interrupted = true;
+    progress(`${signal}: stopping; printing what was measured so far`);
+    // Stop the replicas first: the partial table must not wait for a run still going on.
+    void (async () => {
+      if (running) serverErrors.push(...collectServerErrors(running));
+      await cleanupAll();
+      await publish(results, `interrupted by ${signal}`).catch((error: unknown) =>
+        progress(`could not write the partial results: ${String(error)}`),
+      );
+      await exit(130);
+    })();
   });
 }
 
 main(results).then(
   async () => {
+    if (interrupted) return;
     await publish(results);
     await exit(0);
   },
   async (error: unknown) => {
+    if (interrupted) return;
     progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     showServerErrors();
     if (running) serverErrors.push(...collectServerErrors(running));

@@ -121,24 +121,40 @@ async function openWatches(ctx: BenchContext, ids: string[]) {
   return watches;
 }
 
-/** Turns that failed, and subscribers of a successful turn that saw another text than expected. */
+/**
+ * Turns that failed; subscribers whose persisted answer (MessageEvent) differs from the script
+ * (wrong: a real error); and subscribers whose deltas do not add up to the answer although the
+ * message is right (lost deltas: pub/sub is at-most-once and the MessageEvent repairs them, B14).
+ */
 export interface TurnFailures {
   failedChats: number;
   wrongText: number;
+  incompleteParts: number;
   firstError?: string;
+  /** What one wrong or incomplete subscriber saw, for the results file. */
+  sample?: { parts: string; message?: string; expected: string };
 }
 
 function checkTraces(traces: TurnTrace[], script: BenchScript): TurnFailures {
   const expected = expectedText(script);
+  const ok = traces.filter((trace) => trace.error === undefined);
   const failed = traces.filter((trace) => trace.error !== undefined);
-  const wrong = traces.filter((trace) => trace.error === undefined && trace.text !== expected);
+  const wrong = ok.filter((t) => t.messageText !== undefined && t.messageText !== expected);
+  const incomplete = ok.filter((t) => t.text !== expected && !wrong.includes(t));
   if (failed.length > 0) progress(`${failed.length} turns failed, e.g. ${failed[0]!.error}`);
-  if (wrong.length > 0) {
+  const odd = wrong[0] ?? incomplete[0];
+  if (odd) {
     progress(
-      `${wrong.length} subscribers saw a different text, e.g. ${JSON.stringify(wrong[0]!.text.slice(0, 80))}`,
+      `${wrong.length} wrong answers, ${incomplete.length} incomplete delta streams, e.g. deltas ${JSON.stringify(odd.text.slice(-60))}`,
     );
   }
-  return { failedChats: failed.length, wrongText: wrong.length, firstError: failed[0]?.error };
+  return {
+    failedChats: failed.length,
+    wrongText: wrong.length,
+    incompleteParts: incomplete.length,
+    firstError: failed[0]?.error,
+    ...(odd ? { sample: { parts: odd.text, message: odd.messageText, expected } } : {}),
+  };
 }
 
 export interface TurnRun extends TurnFailures {
@@ -234,6 +250,8 @@ export interface CostRep {
   /** Turns that ended in ERROR (their CPU is in the figures all the same). */
   failedTurns: number;
   wrongText: number;
+  incompleteParts: number;
+  samples: NonNullable<TurnFailures['sample']>[];
 }
 
 const perTurn = (value: number | undefined, turns: number, scale = 1) =>
@@ -296,6 +314,8 @@ export async function costRep(
       cpuPerTokenUs: (extraCpu * MS * MS) / extraTokens,
       failedTurns: trivialFailed + second!.failedChats + stream!.failedChats,
       wrongText: second!.wrongText + stream!.wrongText,
+      incompleteParts: second!.incompleteParts + stream!.incompleteParts,
+      samples: [second!.sample, stream!.sample].filter((sample) => sample !== undefined),
     };
   } finally {
     for (const watch of watches) watch.close();
@@ -347,7 +367,9 @@ export async function streamRep(
   return {
     failedChats: run.failedChats,
     wrongText: run.wrongText,
+    incompleteParts: run.incompleteParts,
     firstError: run.firstError,
+    sample: run.sample,
     concurrency: watches.length,
     profile: profile.name,
     rawWallMs: raw.wallMs,
