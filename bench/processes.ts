@@ -204,9 +204,19 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
+/** A /proc file of a process, or undefined once the process is gone (Ctrl-C, a crash). */
+function readProc(pid: number, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** User + system CPU seconds of a process so far (/proc/<pid>/stat, clock-tick resolution). */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const stat = readProc(pid, 'stat');
+  if (stat === undefined) return Number.NaN;
   // The command name may contain spaces and parentheses: fields start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const UTIME = 11;
@@ -216,7 +226,8 @@ export function cpuSeconds(pid: number): number {
 
 /** Resident set size in bytes (/proc/<pid>/status VmRSS). */
 export function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const status = readProc(pid, 'status');
+  if (status === undefined) return Number.NaN;
   const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   return match ? Number(match[1]) * KIB : Number.NaN;
 }

@@ -336,6 +336,13 @@ const results: Results = {
   streams: [],
 };
 
+// A socket of a replica that was just killed may reject a promise nobody awaits any more; that
+// must not end the bench before it has cleaned up and printed what it has.
+process.on('unhandledRejection', (reason) => {
+  const text = reason instanceof Error ? reason.message : String(reason);
+  if (!interrupted && !exiting) progress(`unhandled rejection (ignored): ${text}`);
+});
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (exiting || interrupted) return;

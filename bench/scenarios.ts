@@ -176,7 +176,8 @@ async function runTurns(
   const rssPeakBytes = ctx.cluster.replicas.map(() => 0);
   const sampleRss = () =>
     ctx.cluster.replicas.forEach((replica, i) => {
-      rssPeakBytes[i] = Math.max(rssPeakBytes[i]!, rssBytes(replica.pid));
+      const rss = rssBytes(replica.pid);
+      if (Number.isFinite(rss)) rssPeakBytes[i] = Math.max(rssPeakBytes[i]!, rss);
     });
   const sampler = setInterval(sampleRss, RSS_SAMPLE_MS);
   try {
