@@ -164,6 +164,7 @@ export interface TurnRun extends TurnFailures {
   parts: number;
   firstPartMs: number[];
   pendingToRunningMs: number[];
+  sendToRunningMs: number[];
   rssPeakBytes: number[];
 }
 
@@ -192,10 +193,12 @@ async function runTurns(
       lastPartMs: Math.max(...traces.map((t) => t.lastPartAt ?? t.doneAt!)) - startedAt,
       parts: traces.reduce((sum, t) => sum + t.parts, 0),
       firstPartMs: traces.map((t) => (t.firstPartAt ?? Number.NaN) - t.sentAt),
-      // PENDING as the subscriber saw it; the send time when that event was not delivered.
+      // Both as the subscriber saw them: when its events lag, they arrive together and this
+      // reads ~0, so the send → RUNNING time is kept as well.
       pendingToRunningMs: traces.map(
         (t) => (t.runningAt ?? Number.NaN) - (t.pendingAt ?? t.sentAt),
       ),
+      sendToRunningMs: traces.map((t) => (t.runningAt ?? Number.NaN) - t.sentAt),
       rssPeakBytes,
     };
   } finally {
@@ -341,6 +344,9 @@ export interface StreamRep extends TurnFailures {
   firstPartP99Ms: number;
   pendingToRunningP50Ms: number;
   pendingToRunningP99Ms: number;
+  /** sendMessage sent → the subscriber saw RUNNING (includes the mutation and event delivery). */
+  sendToRunningP50Ms: number;
+  sendToRunningP99Ms: number;
   rssPeakMiB: number[];
 }
 
@@ -383,6 +389,8 @@ export async function streamRep(
     firstPartP99Ms: percentile(firstPart, 99),
     pendingToRunningP50Ms: percentile(run.pendingToRunningMs, 50),
     pendingToRunningP99Ms: percentile(run.pendingToRunningMs, 99),
+    sendToRunningP50Ms: percentile(run.sendToRunningMs, 50),
+    sendToRunningP99Ms: percentile(run.sendToRunningMs, 99),
     rssPeakMiB: run.rssPeakBytes.map(toMiB),
   };
 }
