@@ -10,18 +10,32 @@ describe('wait_agent', () => {
   // No daemon: the test plays the child's turn itself.
   const ctx = useDaemonServer({ env: { DAEMON_ENABLED: 'false' } });
 
-  it('sees a child that finishes between its status read and its wait (no lost wake-up)', async () => {
+  /** A member's parent chat with a RUNNING subagent, as spawn_agent leaves them. */
+  async function runningChild(abort: AbortController) {
     const member = await ctx.server.createMember();
     const create = (text: string) =>
       member.client.query(CreateChatMutation, { input: { text } }).then((r) => r.createChat.id);
     const parentId = await create('parent');
     const childId = await create('child');
-    const { prisma, pubsub } = ctx.server.app.deps;
-    // Made a running subagent of the parent, as spawn_agent would.
-    await prisma.chat.update({
+    await ctx.server.app.deps.prisma.chat.update({
       where: { id: childId },
       data: { status: 'RUNNING', parentId, rootId: parentId },
     });
+    const context: ToolContext = {
+      chatId: parentId,
+      ownerId: member.id,
+      rootChatId: parentId,
+      isSubagent: false,
+      mode: 'DEFAULT',
+      workspaceId: null,
+      signal: abort.signal,
+    };
+    return { childId, context };
+  }
+
+  it('sees a child that finishes between its status read and its wait (no lost wake-up)', async () => {
+    const { childId, context } = await runningChild(new AbortController());
+    const { prisma, pubsub } = ctx.server.app.deps;
 
     // The child finishes while wait_agent's read is in flight: the read returns the stale
     // RUNNING row, and the StatusEvent is published before the tool starts waiting.
@@ -49,15 +63,6 @@ describe('wait_agent', () => {
         property === 'chat' ? racingChat : Reflect.get(target, property, receiver),
     });
     const tool = createWaitAgentTool({ ...ctx.server.app.deps, prisma: racingPrisma } as Deps);
-    const context: ToolContext = {
-      chatId: parentId,
-      ownerId: member.id,
-      rootChatId: parentId,
-      isSubagent: false,
-      mode: 'DEFAULT',
-      workspaceId: null,
-      signal: new AbortController().signal,
-    };
 
     // Timers are frozen while the tool runs: with a lost wake-up it would sleep until a timeout
     // that never fires (and this test would time out); level-triggered, it re-reads at once.
@@ -72,31 +77,10 @@ describe('wait_agent', () => {
   });
 
   it('returns at once when the turn is aborted while waiting', async () => {
-    const member = await ctx.server.createMember();
-    const create = (text: string) =>
-      member.client.query(CreateChatMutation, { input: { text } }).then((r) => r.createChat.id);
-    const parentId = await create('parent');
-    const childId = await create('child');
-    const { prisma } = ctx.server.app.deps;
-    // Made a running subagent of the parent, as spawn_agent would.
-    await prisma.chat.update({
-      where: { id: childId },
-      data: { status: 'RUNNING', parentId, rootId: parentId },
-    });
     const abort = new AbortController();
+    const { childId, context } = await runningChild(abort);
     const tool = createWaitAgentTool(ctx.server.app.deps);
-    const waiting = tool.execute(
-      { chat_id: childId, timeout_seconds: 1_800 },
-      {
-        chatId: parentId,
-        ownerId: member.id,
-        rootChatId: parentId,
-        isSubagent: false,
-        mode: 'DEFAULT',
-        workspaceId: null,
-        signal: abort.signal,
-      },
-    );
+    const waiting = tool.execute({ chat_id: childId, timeout_seconds: 1_800 }, context);
     abort.abort();
     const outcome = await waiting;
     expect(outcome.isError).toBe(true);
