@@ -47,6 +47,8 @@ export function createCompactor(deps: Deps): CompactionHook {
     const { settings } = model;
     if (!shouldCompact(usage, settings.contextLimit, settings.compressionThreshold)) return null;
     const conversation = prompt.filter((message) => message.role !== 'system');
+    // Nothing but system prompts: there is nothing to summarise, so no model call to pay for.
+    if (conversation.length === 0) return null;
     const systemMessages = prompt.filter((message) => message.role === 'system');
     const { text, usage: summaryUsage } = await model.model.complete({
       messages: [...prompt, { role: 'user', content: SUMMARY_PROMPT }],
@@ -54,7 +56,7 @@ export function createCompactor(deps: Deps): CompactionHook {
       signal,
     });
     const summary = text.trim();
-    if (!summary || conversation.length === 0) {
+    if (!summary) {
       deps.logger.warn('compaction produced an empty summary; continuing uncompacted', { chatId });
       return null;
     }

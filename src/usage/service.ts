@@ -211,7 +211,15 @@ export async function assertWithinUsageLimit(prisma: PrismaClient, userId: strin
   }
 }
 
-const formatUsd = (micros: number) => `$${(micros / 1_000_000).toFixed(2)}`;
+/**
+ * Dollars with cents, and with as many more digits (up to micro-dollars) as an amount needs:
+ * a limit of 5000 micros reads "$0.005", not "$0.00".
+ */
+export function formatUsd(micros: number): string {
+  const dollars = (micros / 1_000_000).toFixed(6).replace(/0+$/, '');
+  const [whole, fraction = ''] = dollars.split('.');
+  return `$${whole}.${fraction.padEnd(2, '0')}`;
+}
 
 /**
  * The default limit lives in the one row with user_id NULL (a partial unique index allows only
