@@ -244,6 +244,9 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
     stopping = true;
     for (const timer of timers) clearInterval(timer);
     await unsubscribeWake?.().catch(() => undefined);
+    // Stopped turns hand their chats back to PENDING themselves; only what misses the grace
+    // period is released below. The log reports both, so a clean release does not read as 0.
+    const stoppedTurns = turns.size;
     for (const turn of turns.values()) stopTurn(turn, 'shutdown');
     const grace = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
     let graceTimer: NodeJS.Timeout | undefined;
@@ -263,7 +266,10 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
     // Titles are a nicety: they stop with the process instead of delaying it.
     backgroundAbort.abort(new Error('daemon stopping'));
     await Promise.allSettled([...backgroundWork]);
-    logger.info('daemon stopped', { released: released.length });
+    logger.info('daemon stopped', {
+      stoppedTurns,
+      releasedAfterGrace: released.length,
+    });
   }
 
   return {

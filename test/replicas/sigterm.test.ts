@@ -61,9 +61,11 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
       for (const subscriber of onVictim) {
         await expect(subscriber.next(() => false, 1_000)).rejects.toThrow('Subscription ended');
       }
-      // The turn handed the chat back itself: the shutdown fallback had nothing left to release.
+      // The turn handed the chat back itself: one stopped turn, and the shutdown fallback had
+      // nothing left to release.
       expect(victim.logs().find((line) => line.msg === 'daemon stopped')).toMatchObject({
-        released: 0,
+        stoppedTurns: 1,
+        releasedAfterGrace: 0,
       });
 
       // Back to PENDING, or already taken by the survivor under a new lease.
