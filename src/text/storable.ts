@@ -11,7 +11,7 @@
  *   with bytes it cannot decode, so a binary file reads the same way throughout);
  * - everything else, valid surrogate pairs (emoji) included, is kept as it is.
  *
- * API input is not repaired but refused (src/graphql/input-text.ts): a user should know.
+ * API input is not repaired but refused (src/text/input-plugin.ts): a user should know.
  */
 export const REPLACEMENT_CHARACTER = '\uFFFD';
 
