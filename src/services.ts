@@ -2,6 +2,7 @@ import type { Deps } from './deps.js';
 import { createUserService } from './users/service.js';
 import { createProviderService } from './providers/service.js';
 import { createSettingsService } from './settings/service.js';
+import { createDeploymentSettingsService } from './settings/deployment.js';
 import { createUsageService } from './usage/service.js';
 import { createChatService } from './chats/service.js';
 import { createTitleService } from './chats/title-service.js';
@@ -13,6 +14,7 @@ export function createServices(deps: Deps) {
     users: createUserService(deps),
     providers: createProviderService(deps),
     settings: createSettingsService(deps),
+    deploymentSettings: createDeploymentSettingsService(deps),
     usage,
     chats: createChatService(deps, {
       assertWithinUsageLimit: (userId) => usage.assertWithinUsageLimit(userId),

@@ -1,4 +1,5 @@
 import type { ChatMessage, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { FAIR_SHARE_ORDER, RANKED_PENDING_CTE, UNDER_CAP } from './fair-share.js';
 
 /**
  * Raw SQL of the daemon's ownership protocol (B9). A worker owns a chat while the chat row
@@ -35,7 +36,8 @@ export interface AcquiredChat extends Lease {
 }
 
 /**
- * Claims up to `limit` PENDING chats in one short statement: FOR UPDATE SKIP LOCKED makes
+ * Claims up to `limit` PENDING chats in one short statement, in fair-share order under the
+ * per-user cap (src/db/fair-share.ts): FOR UPDATE SKIP LOCKED makes
  * concurrent acquirers take disjoint sets, and the statement commits at once (it is never held
  * open for the turn: Prisma ends interactive transactions after 5 s).
  */
@@ -57,11 +59,12 @@ export async function acquireChats(
     SET status = 'RUNNING', worker_id = ${workerId}, lease_epoch = lease_epoch + 1,
         started_at = now(), heartbeat_at = now(), last_error = NULL, updated_at = now()
     WHERE id IN (
-      SELECT id FROM chats
-      WHERE status = 'PENDING' AND archived = false
-      ORDER BY created_at
+      WITH ${RANKED_PENDING_CTE}
+      SELECT c.id FROM chats c JOIN ranked ON ranked.id = c.id
+      WHERE c.status = 'PENDING' AND c.archived = false AND ${UNDER_CAP}
+      ORDER BY ${FAIR_SHARE_ORDER}
       LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED
+      FOR UPDATE OF c SKIP LOCKED
     )
     RETURNING id::text AS id, lease_epoch AS "leaseEpoch", interrupt_request AS "interruptRequest",
               owner_id::text AS "ownerId", mode::text AS mode,

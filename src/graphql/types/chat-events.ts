@@ -4,6 +4,7 @@ import {
   streamChatEvents,
   type StreamedChatEvent,
 } from '../../chats/stream.js';
+import { queuePositionsOf } from '../../db/fair-share.js';
 import { parseBigIntId } from '../../db/ids.js';
 import { badInput } from '../../errors.js';
 import type { ChatListEventKindName, QueuedMessagePayload } from '../../pubsub/index.js';
@@ -50,6 +51,13 @@ const StatusEventType = builder.objectRef<EventOf<'StatusEvent'>>('StatusEvent')
     chatId: t.exposeID('chatId'),
     status: t.expose('status', { type: ChatStatusEnum }),
     lastError: t.exposeString('lastError', { nullable: true }),
+    queuePosition: t.loadable({
+      type: 'Int',
+      nullable: true,
+      description: 'While PENDING: see Chat.queuePosition, read when the event is delivered.',
+      resolve: (event) => (event.status === 'PENDING' ? event.chatId : null),
+      load: (chatIds: string[], ctx) => queuePositionsOf(ctx.prisma, chatIds),
+    }),
   }),
 });
 

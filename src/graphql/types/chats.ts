@@ -7,6 +7,7 @@ import {
   type UnreadKey,
 } from '../../chats/aggregates.js';
 import { labelsToList } from '../../chats/labels.js';
+import { queuePositionsOf } from '../../db/fair-share.js';
 import { encodeChatCursor, listChatIds } from '../../chats/list.js';
 import { builder } from '../builder.js';
 import { QueuedMessageType } from './messages.js';
@@ -110,6 +111,15 @@ export const ChatType = builder.prismaObject('Chat', {
       description: 'Sum over all messages of this chat, deleted ones included.',
       resolve: (chat) => chat.id,
       load: (chatIds: string[], ctx) => usageByChat(ctx.prisma, chatIds),
+    }),
+    queuePosition: t.loadable({
+      type: 'Int',
+      nullable: true,
+      description:
+        'While PENDING: how many chats will be acquired before this one under fair-share ' +
+        'scheduling (0: next). Null otherwise. Best effort: new chats and the cap move it.',
+      resolve: (chat) => (chat.status === 'PENDING' ? chat.id : null),
+      load: (chatIds: string[], ctx) => queuePositionsOf(ctx.prisma, chatIds),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
