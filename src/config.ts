@@ -70,6 +70,16 @@ const envSchema = z.object({
    */
   LLM_STREAM_IDLE_TIMEOUT_MS: positiveInt(120_000),
   /**
+   * Longest an MCP tool call may take (issue #12); past it the model gets an error result and the
+   * turn goes on. Default 2 minutes.
+   */
+  MCP_CALL_TIMEOUT_MS: positiveInt(120_000),
+  /**
+   * Longest connecting to an MCP server and listing its tools may take at the start of a turn;
+   * a server that does not answer in time is left out of that turn. Default 10 s.
+   */
+  MCP_CONNECT_TIMEOUT_MS: positiveInt(10_000),
+  /**
    * Allow provider base URLs in link-local / cloud metadata ranges (169.254.0.0/16, fe80::/10,
    * fd00:ec2::254, 100.100.100.200, metadata.google.internal, ...). Default false. Loopback and
    * other private addresses (a self-hosted model server) are always allowed.

@@ -6,6 +6,7 @@ import { createDeploymentSettingsService } from './settings/deployment.js';
 import { createUsageService } from './usage/service.js';
 import { createChatService } from './chats/service.js';
 import { createTitleService } from './chats/title-service.js';
+import { createMcpServerService } from './mcp/service.js';
 
 /** Domain services, built once per process; resolvers and the daemon call the same ones. */
 export function createServices(deps: Deps) {
@@ -20,6 +21,8 @@ export function createServices(deps: Deps) {
       assertWithinUsageLimit: (userId) => usage.assertWithinUsageLimit(userId),
     }),
     titles: createTitleService(deps),
+    /** Holds this replica's MCP connections: the app closes them at stop. */
+    mcpServers: createMcpServerService(deps),
   };
 }
 

@@ -9,6 +9,7 @@ import { validateLabels, type Label } from './labels.js';
 import { resolveChatModelConfigId } from './model-configs.js';
 import { initialTitle, MAX_TITLE_LENGTH } from './titles.js';
 import { createPendingChat, insertUserMessageAndSetPending, queuePosition } from './transitions.js';
+import { saveMcpSelection, validateMcpSelection } from '../mcp/selection.js';
 
 export const MAX_MESSAGE_LENGTH = 100_000;
 /** Queued messages per chat; past this sendMessage is a CONFLICT. */
@@ -51,6 +52,8 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
         labels?: Label[] | null;
         mode?: ChatMode | null;
         workspaceId?: string | null;
+        /** Issue #12: the MCP servers to use; null: the servers' availability decides. */
+        mcpServerIds?: readonly string[] | null;
       },
     ) {
       const text = validateText(input.text);
@@ -58,8 +61,9 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
       await options.assertWithinUsageLimit(viewer.id);
       const modelConfigId = await resolveChatModelConfigId(prisma, input.modelConfigId);
       if (input.workspaceId) await requireOwnWorkspace(viewer, input.workspaceId);
-      const { chat, message } = await prisma.$transaction((tx) =>
-        createPendingChat(
+      const mcpServerIds = await validateMcpSelection(prisma, input.mcpServerIds);
+      const { chat, message } = await prisma.$transaction(async (tx) => {
+        const created = await createPendingChat(
           tx,
           {
             ownerId: viewer.id,
@@ -71,8 +75,10 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           },
           text,
           viewer.id,
-        ),
-      );
+        );
+        if (mcpServerIds) await saveMcpSelection(tx, created.chat.id, mcpServerIds);
+        return created;
+      });
       await publish('chat created', async () => {
         await events.list(chat.ownerId, 'CREATED', chat.id);
         await events.message(message);
@@ -83,15 +89,26 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
 
     async sendMessage(
       viewer: Viewer,
-      input: { chatId: string; text: string; busyBehavior?: BusyBehavior | null },
+      input: {
+        chatId: string;
+        text: string;
+        busyBehavior?: BusyBehavior | null;
+        /** Issue #12: replaces the chat's MCP server choice from its next turn; null: no change. */
+        mcpServerIds?: readonly string[] | null;
+      },
     ) {
       const text = validateText(input.text);
       const busyBehavior = input.busyBehavior ?? 'QUEUE';
       await loadChatForWrite(prisma, viewer, input.chatId);
+      const mcpServerIds = await validateMcpSelection(prisma, input.mcpServerIds);
       await options.assertWithinUsageLimit(viewer.id);
       const result = await prisma.$transaction(async (tx) => {
         const chat = await lockChat(tx, viewer, input.chatId);
         if (chat.archived) throw conflict('Chat is archived; unarchive it first');
+        if (mcpServerIds) {
+          if (chat.parentId) throw subagentMcpChoice();
+          await saveMcpSelection(tx, chat.id, mcpServerIds);
+        }
         const busy = chat.status === 'RUNNING' || chat.status === 'PENDING';
         if (!busy) {
           const inserted = await insertUserMessageAndSetPending(tx, chat.id, text, viewer.id);
@@ -293,6 +310,8 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
         labels?: Label[] | null;
         modelConfigId?: string | null;
         mode?: ChatMode | null;
+        /** Issue #12: replaces the chat's MCP server choice; null: no change. */
+        mcpServerIds?: readonly string[] | null;
       },
     ) {
       const data: Prisma.ChatUpdateInput = {};
@@ -312,7 +331,14 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           connect: { id: await resolveChatModelConfigId(prisma, input.modelConfigId) },
         };
       }
-      const chat = await prisma.chat.update({ where: { id: before.id }, data });
+      const mcpServerIds = await validateMcpSelection(prisma, input.mcpServerIds);
+      if (mcpServerIds && before.parentId) throw subagentMcpChoice();
+      const chat = mcpServerIds
+        ? await prisma.$transaction(async (tx) => {
+            await saveMcpSelection(tx, before.id, mcpServerIds);
+            return tx.chat.update({ where: { id: before.id }, data });
+          })
+        : await prisma.chat.update({ where: { id: before.id }, data });
       await publish('chat updated', async () => {
         if (data.title !== undefined && chat.title !== before.title) await events.title(chat);
         else await events.list(chat.ownerId, 'UPDATED', chat.id);
@@ -535,3 +561,7 @@ async function writePins(tx: Prisma.TransactionClient, orderedIds: string[]) {
 async function compactPins(tx: Prisma.TransactionClient, ownerId: string) {
   await writePins(tx, await pinnedChats(tx, ownerId));
 }
+
+/** Subagents use their root chat's MCP servers (issue #12): the choice is made there. */
+const subagentMcpChoice = () =>
+  badInput('mcpServerIds', "A subagent chat uses its root chat's MCP servers; choose them there");

@@ -23,7 +23,7 @@ import {
 import { topics } from '../pubsub/index.js';
 import { getSystemPrompt } from '../settings/service.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import type { ToolContext } from '../tools/tool.js';
+import type { Tool, ToolContext } from '../tools/tool.js';
 import type { TitleService } from '../chats/title-service.js';
 import { runAgentLoop, type LoopCallbacks, type LoopOutcome } from './loop.js';
 import { buildPrompt } from './prompt.js';
@@ -46,6 +46,14 @@ export interface TurnEnvironment {
     parentId: string | null;
   }) => Promise<string[]>;
   compaction?: CompactionHook;
+  /**
+   * A turn's own tools beyond `tools`: the chat's MCP servers' tools (issue #12). Must not throw:
+   * a server that cannot be reached is left out of the turn.
+   */
+  mcpToolsFor?: (
+    chat: { rootChatId: string; mode: 'DEFAULT' | 'PLAN' },
+    signal: AbortSignal,
+  ) => Promise<Tool[]>;
 }
 
 export interface TurnHandle {
@@ -104,11 +112,13 @@ export async function runChatTurn(
         .status({ id: chat.id, ownerId: chat.ownerId, status: 'RUNNING', lastError: null })
         .catch(() => undefined);
       // Independent reads, in parallel: the turn waits for the slowest, not for their sum.
-      const [resolvedModel, history, systemPrompt, instructions] = await Promise.all([
+      const [resolvedModel, history, systemPrompt, instructions, mcpTools] = await Promise.all([
         resolveChatModel(deps, chat.modelConfigId),
         loadHistory(env, chat.id),
         getSystemPrompt(deps.prisma),
         env.instructionsFor?.(chat) ?? Promise.resolve([]),
+        env.mcpToolsFor?.({ rootChatId: chat.rootId ?? chat.id, mode: chat.mode }, handle.signal) ??
+          Promise.resolve([]),
       ]);
       chatModel = resolvedModel;
       firstTurn = firstUserTurn(history);
@@ -116,6 +126,7 @@ export async function runChatTurn(
         ? await runLoop(env, events, lease, chat, chatModel, handle, {
             messages: buildPrompt({ systemPrompt, instructions, history }),
             firstMessageId: insertedHead ? null : acquired.firstMessageId,
+            extraTools: mcpTools,
           })
         : { kind: 'no-model' };
     }
@@ -176,8 +187,9 @@ async function runLoop(
   chat: AcquiredChatRow,
   chatModel: ChatModel,
   handle: TurnHandle,
-  start: { messages: LlmMessage[]; firstMessageId: bigint | null },
+  start: { messages: LlmMessage[]; firstMessageId: bigint | null; extraTools: Tool[] },
 ): Promise<LoopOutcome> {
+  const tools = env.tools.withTools(start.extraTools);
   const { prisma, pubsub, logger } = env.deps;
   const toolContext: Omit<ToolContext, 'signal'> = {
     chatId: chat.id,
@@ -249,7 +261,7 @@ async function runLoop(
       await publishMessages(rows);
     },
     executeTool: (name, args, signal) =>
-      env.tools.execute(name, args, { ...toolContext, signal }, logger),
+      tools.execute(name, args, { ...toolContext, signal }, logger),
     onRetry: async (retry) => {
       await handle.confirmLease?.();
       await events.retry(chat.id, retry);
@@ -270,7 +282,7 @@ async function runLoop(
   return runAgentLoop(
     {
       model: chatModel.model,
-      tools: env.tools.specsFor(toolContext),
+      tools: tools.specsFor(toolContext),
       messages: start.messages,
       maxSteps: env.maxSteps,
       retryPolicy: env.retryPolicy,

@@ -9,6 +9,7 @@ import './types/insights.js';
 import './types/messages.js';
 import './types/workspaces.js';
 import './types/chats.js';
+import './types/mcp-servers.js';
 import './types/chat-events.js';
 
 /** Imports every type family (each registers itself on the builder) and builds the schema. */

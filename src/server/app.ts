@@ -157,6 +157,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
             chats: appServices.chats,
           }),
           instructionsFor: createWorkspaceInstructions(appWorkspaces, logger),
+          mcpToolsFor: (chat, signal) => appServices.mcpServers.toolsForTurn(chat, signal),
           titles: appServices.titles,
           maxSteps: config.CHAT_MAX_STEPS,
           compaction: createCompactor(appDeps),
@@ -192,6 +193,9 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       await daemon?.stop();
       // Only now: the stopped turns no longer call the agents (their processes die with them).
       await workspaces?.close();
+      await services?.mcpServers
+        .close()
+        .catch((error: unknown) => logger.warn('closing MCP connections failed', { error }));
       await disposeWs?.();
       wsServer?.close();
       await sessions?.stop();

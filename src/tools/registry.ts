@@ -21,6 +21,17 @@ export class ToolRegistry {
     return [...this.tools.keys()];
   }
 
+  /**
+   * This registry plus one turn's own tools (a chat's MCP tools, issue #12). A name already taken
+   * keeps its first tool: a remote server cannot shadow a built-in one.
+   */
+  withTools(extra: readonly Tool[]): ToolRegistry {
+    if (extra.length === 0) return this;
+    const turn = new ToolRegistry([...this.tools.values()]);
+    for (const tool of extra) if (!turn.tools.has(tool.name)) turn.register(tool);
+    return turn;
+  }
+
   /** The tools a chat may use: PLAN allows read-only and plan tools; subagents lose root-only ones. */
   availableFor(context: Pick<ToolContext, 'mode' | 'isSubagent'>): Tool[] {
     return [...this.tools.values()].filter(

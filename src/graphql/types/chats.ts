@@ -195,6 +195,9 @@ const BusyBehaviorEnum = builder.enumType('BusyBehavior', {
   } as const,
 });
 
+const MCP_SERVER_IDS_DESCRIPTION =
+  'The MCP servers the chat uses (issue #12); null or absent: no change. FORCE_ON servers always apply; DEFAULT_ON ones unless left out.';
+
 const CreateChatInput = builder.inputType('CreateChatInput', {
   fields: (t) => ({
     text: t.string({ required: true }),
@@ -202,6 +205,7 @@ const CreateChatInput = builder.inputType('CreateChatInput', {
     labels: t.field({ type: [LabelInput] }),
     mode: t.field({ type: ChatModeEnum }),
     workspaceId: t.id(),
+    mcpServerIds: t.idList({ description: MCP_SERVER_IDS_DESCRIPTION }),
   }),
 });
 
@@ -210,6 +214,7 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
     chatId: t.id({ required: true }),
     text: t.string({ required: true }),
     busyBehavior: t.field({ type: BusyBehaviorEnum }),
+    mcpServerIds: t.idList({ description: MCP_SERVER_IDS_DESCRIPTION }),
   }),
 });
 
@@ -224,6 +229,7 @@ const UpdateChatInput = builder.inputType('UpdateChatInput', {
     labels: t.field({ type: [LabelInput], description: 'Replaces the whole label set.' }),
     modelConfigId: t.id(),
     mode: t.field({ type: ChatModeEnum }),
+    mcpServerIds: t.idList({ description: MCP_SERVER_IDS_DESCRIPTION }),
   }),
 });
 
