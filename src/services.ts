@@ -6,18 +6,24 @@ import { createDeploymentSettingsService } from './settings/deployment.js';
 import { createUsageService } from './usage/service.js';
 import { createChatService } from './chats/service.js';
 import { createTitleService } from './chats/title-service.js';
+import { createPlanService } from './chats/plan-service.js';
 import { createMcpServerService } from './mcp/service.js';
 
 /** Domain services, built once per process; resolvers and the daemon call the same ones. */
 export function createServices(deps: Deps) {
   const usage = createUsageService(deps);
+  const chats = createChatService(deps, {
+    assertWithinUsageLimit: (userId) => usage.assertWithinUsageLimit(userId),
+  });
   return {
     users: createUserService(deps),
     providers: createProviderService(deps),
     settings: createSettingsService(deps),
     deploymentSettings: createDeploymentSettingsService(deps),
     usage,
-    chats: createChatService(deps, {
+    chats,
+    plans: createPlanService(deps, {
+      chats,
       assertWithinUsageLimit: (userId) => usage.assertWithinUsageLimit(userId),
     }),
     titles: createTitleService(deps),

@@ -1,4 +1,4 @@
-import type { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import { CONTENT_VERSION, textPart } from './parts.js';
 
 /**
@@ -49,6 +49,8 @@ export async function insertUserMessageAndSetPending(
       lastError: null,
       interruptRequest: null,
       lastActivityAt: new Date(),
+      // Any USER message answers a pending ask_user_question (B20).
+      pendingQuestion: Prisma.DbNull,
     },
   });
   return { message, chat };

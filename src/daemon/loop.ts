@@ -13,6 +13,7 @@ import {
   type ToolSpec,
 } from '../llm/index.js';
 import type { ToolOutcome } from '../tools/tool.js';
+import type { TurnEnd } from '../chats/plan-mode.js';
 import { DeltaCoalescer, type CoalescerOptions } from './delta-coalescer.js';
 
 /**
@@ -34,6 +35,8 @@ export interface AssistantStep {
 export interface ToolResultRecord {
   messageId: string;
   part: ToolResultPart;
+  /** The tool ended the turn (ask_user_question, propose_plan: B20). */
+  endsTurn?: TurnEnd;
 }
 
 export interface LoopCallbacks {
@@ -77,7 +80,7 @@ export interface LoopInput {
 }
 
 export type LoopOutcome =
-  | { kind: 'completed'; steps: number }
+  | { kind: 'completed'; steps: number; endedBy?: TurnEnd }
   | { kind: 'step-cap'; steps: number }
   | { kind: 'interrupted'; steps: number }
   | { kind: 'error'; steps: number; message: string };
@@ -193,6 +196,12 @@ export async function runAgentLoop(
       });
     }
     if (signal.aborted) return { kind: 'interrupted', steps: step };
+    // A question or a plan waits for the user: no further step answers it in their place.
+    const endedBy = results.find((record) => record.endsTurn)?.endsTurn;
+    if (endedBy) {
+      await callbacks.afterStep?.(state.usage, messages);
+      return { kind: 'completed', steps: step, endedBy };
+    }
     const compacted = await callbacks.afterStep?.(state.usage, messages);
     if (compacted) messages = compacted;
   }
@@ -299,7 +308,9 @@ async function runToolCalls(
         isError: outcome.isError,
       };
       await callbacks.publishPart({ messageId, role: 'TOOL', part, seq: 0 });
-      return { messageId, part };
+      return outcome.endsTurn && !outcome.isError
+        ? { messageId, part, endsTurn: outcome.endsTurn }
+        : { messageId, part };
     }),
   );
 }

@@ -29,6 +29,8 @@ import { runAgentLoop, type LoopCallbacks, type LoopOutcome } from './loop.js';
 import { buildPrompt } from './prompt.js';
 import { storableJson } from '../text/storable.js';
 import type { CompactionHook } from './compaction.js';
+import { planModeInstruction } from '../chats/plan-mode.js';
+import { publishTurnEnd, recordTurnEnd, type RecordedTurnEnd } from './turn-end.js';
 
 /** Why a turn's signal was aborted; decides the chat's status at the end (ARCHITECTURE.md). */
 export type StopReason = 'interrupt' | 'lost' | 'shutdown';
@@ -124,7 +126,14 @@ export async function runChatTurn(
       firstTurn = firstUserTurn(history);
       outcome = chatModel
         ? await runLoop(env, events, lease, chat, chatModel, handle, {
-            messages: buildPrompt({ systemPrompt, instructions, history }),
+            messages: buildPrompt({
+              systemPrompt,
+              instructions:
+                chat.mode === 'PLAN'
+                  ? [...instructions, planModeInstruction(chat.id, chat.workspaceId !== null)]
+                  : instructions,
+              history,
+            }),
             firstMessageId: insertedHead ? null : acquired.firstMessageId,
             extraTools: mcpTools,
           })
@@ -376,6 +385,7 @@ async function finishTurn(
 ) {
   const { prisma, pubsub } = env.deps;
   if (stopReason === 'lost') return null;
+  let turnEnd: RecordedTurnEnd | undefined;
   const result = await withLease(
     prisma,
     lease,
@@ -404,6 +414,11 @@ async function finishTurn(
           message: null,
         };
       }
+      // A question or plan (B20) is stored before the chat WAITs for it; a queued message that
+      // runs next answers the question (insertUserMessageAndSetPending clears it).
+      if (outcome.kind === 'completed' && outcome.endedBy) {
+        turnEnd = await recordTurnEnd(tx, lease.chatId, outcome.endedBy);
+      }
       // The common end: nothing queued, the chat waits for its user. One statement; it runs
       // after the lock, so it sees any message queued before (withLease).
       const waiting = await waitUnlessQueued(tx, lease.chatId, locked.archived);
@@ -426,6 +441,9 @@ async function finishTurn(
     }
     if (result.chat.status === 'ERROR' && result.chat.lastError) {
       await events.error(result.chat.id, result.chat.lastError);
+    }
+    if (turnEnd) {
+      await publishTurnEnd(events, result.chat.id, turnEnd, result.chat.status === 'WAITING');
     }
     await events.status(result.chat);
     await pubsub.streamBuffer.clear(result.chat.id);

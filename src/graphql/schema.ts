@@ -11,6 +11,7 @@ import './types/workspaces.js';
 import './types/chats.js';
 import './types/mcp-servers.js';
 import './types/chat-events.js';
+import './types/plan-mode.js';
 
 /** Imports every type family (each registers itself on the builder) and builds the schema. */
 export function buildSchema() {

@@ -3,6 +3,7 @@
  * because they travel through Redis; the GraphQL layer turns them into its object types.
  */
 import type { MessagePart } from '../chats/parts.js';
+import type { ChatPlan, PendingQuestion } from '../chats/plan-mode.js';
 
 export type ChatStatusName = 'PENDING' | 'RUNNING' | 'WAITING' | 'PAUSED' | 'ERROR';
 export type MessageRoleName = 'SYSTEM' | 'USER' | 'ASSISTANT' | 'TOOL';
@@ -48,7 +49,9 @@ export type ChatEventPayload =
   | { __typename: 'QueueEvent'; chatId: string; queuedMessages: QueuedMessagePayload[] }
   | { __typename: 'RetryEvent'; chatId: string; attempt: number; delayMs: number; error: string }
   | { __typename: 'TitleEvent'; chatId: string; title: string }
-  | { __typename: 'ErrorEvent'; chatId: string; message: string };
+  | { __typename: 'ErrorEvent'; chatId: string; message: string }
+  | { __typename: 'QuestionEvent'; chatId: string; pendingQuestion: PendingQuestion }
+  | { __typename: 'PlanEvent'; chatId: string; plan: ChatPlan };
 
 export type ChatListEventKindName = 'CREATED' | 'UPDATED' | 'STATUS' | 'DELETED';
 

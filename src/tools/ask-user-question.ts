@@ -1,84 +1,50 @@
-import { fail, ok, type Tool } from './tool.js';
+import { z } from 'zod';
+
+import { defineTool, ok } from './tool.js';
 
 const MIN_OPTIONS = 2;
 const MAX_OPTIONS = 4;
 
+const argsSchema = z.strictObject({
+  questions: z
+    .array(
+      z.strictObject({
+        header: z.string().trim().min(1).describe('A short label (a few words).'),
+        question: z.string().trim().min(1).describe('The full question.'),
+        options: z
+          .array(
+            z.strictObject({
+              label: z.string().trim().min(1),
+              description: z.string(),
+            }),
+          )
+          .min(MIN_OPTIONS)
+          .max(MAX_OPTIONS),
+      }),
+    )
+    .min(1),
+});
+
 /**
- * ask_user_question (B20): structured clarification questions. The tool validates and echoes them
- * (clients render them from the ToolCallPart); the user's answer arrives as their next message.
+ * ask_user_question (B20): structured clarification questions. A valid call ends the turn: the
+ * chat WAITs with the questions on Chat.pendingQuestion until answerQuestion or any message.
  */
-export function createAskUserQuestionTool(): Tool {
-  return {
+export function createAskUserQuestionTool() {
+  return defineTool({
     name: 'ask_user_question',
     description:
       'Ask the user one or more structured clarification questions instead of listing open ' +
       'questions in prose. Each question has a short header, the question, and 2-4 answer ' +
-      'options (no "Other" option: the user can always answer freely). After asking, end your ' +
-      "turn: the answer comes as the user's next message.",
-    parameters: {
-      type: 'object',
-      properties: {
-        questions: {
-          type: 'array',
-          minItems: 1,
-          items: {
-            type: 'object',
-            properties: {
-              header: { type: 'string', description: 'A short label (a few words).' },
-              question: { type: 'string', description: 'The full question.' },
-              options: {
-                type: 'array',
-                minItems: MIN_OPTIONS,
-                maxItems: MAX_OPTIONS,
-                items: {
-                  type: 'object',
-                  properties: {
-                    label: { type: 'string' },
-                    description: { type: 'string' },
-                  },
-                  required: ['label', 'description'],
-                  additionalProperties: false,
-                },
-              },
-            },
-            required: ['header', 'question', 'options'],
-            additionalProperties: false,
-          },
-        },
-      },
-      required: ['questions'],
-      additionalProperties: false,
-    },
+      'options (no "Other" option: the user can always answer freely). Your turn ends when the ' +
+      "questions are asked: the answers come as the user's next message.",
+    schema: argsSchema,
     readOnly: true,
     planTool: true,
-    async execute(args) {
-      const questions = args['questions'];
-      if (!Array.isArray(questions) || questions.length === 0) return fail('questions is required');
-      for (const [index, raw] of questions.entries()) {
-        const question = (raw ?? {}) as Record<string, unknown>;
-        for (const field of ['header', 'question'] as const) {
-          if (typeof question[field] !== 'string' || !question[field]) {
-            return fail(`questions[${index}].${field} is required`);
-          }
-        }
-        const options = question['options'];
-        if (
-          !Array.isArray(options) ||
-          options.length < MIN_OPTIONS ||
-          options.length > MAX_OPTIONS
-        ) {
-          return fail(
-            `questions[${index}].options must contain ${MIN_OPTIONS}-${MAX_OPTIONS} items`,
-          );
-        }
-        for (const [optionIndex, option] of options.entries()) {
-          const label = (option as Record<string, unknown> | null)?.['label'];
-          if (typeof label !== 'string' || !label) {
-            return fail(`questions[${index}].options[${optionIndex}].label is required`);
-          }
-        }
-      }
-      return ok({ questions, awaiting_answer: true });
+    async execute({ questions }) {
+      return {
+        ...ok({ questions, awaiting_answer: true }),
+        endsTurn: { kind: 'question', questions },
+      };
     },
-  };
+  });
 }

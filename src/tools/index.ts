@@ -49,6 +49,6 @@ export function createToolRegistry(deps: Deps, services: ToolServices): ToolRegi
     createWaitAgentTool(deps),
     createMessageAgentTool(deps, chats),
     createAskUserQuestionTool(),
-    createProposePlanTool(),
+    createProposePlanTool(workspaces),
   ]);
 }

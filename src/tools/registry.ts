@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { offeredInPlanMode, planModeViolation } from './plan-mode.js';
 import { fail, toToolSpec, type Tool, type ToolContext, type ToolOutcome } from './tool.js';
 
 /**
@@ -36,7 +37,7 @@ export class ToolRegistry {
   availableFor(context: Pick<ToolContext, 'mode' | 'isSubagent'>): Tool[] {
     return [...this.tools.values()].filter(
       (tool) =>
-        (context.mode !== 'PLAN' || tool.readOnly || tool.planTool) &&
+        (context.mode !== 'PLAN' || offeredInPlanMode(tool)) &&
         !(context.isSubagent && tool.rootOnly),
     );
   }
@@ -63,7 +64,11 @@ export class ToolRegistry {
       return fail('Tool arguments must be a JSON object');
     }
     try {
-      return await tool.execute(args as Record<string, unknown>, context);
+      const refused = planModeViolation(name, args as Record<string, unknown>, context);
+      if (refused) return fail(refused);
+      const parsed = tool.parse(args as Record<string, unknown>);
+      if (parsed.error) return parsed.error;
+      return await tool.execute(parsed.data, context);
     } catch (error) {
       if (context.signal.aborted)
         return fail('Tool call was interrupted before it produced a result');

@@ -1,4 +1,5 @@
 import type { ToolSpec } from '../llm/index.js';
+import type { TurnEnd } from '../chats/plan-mode.js';
 
 /**
  * A tool the model may call. Tools are built from their dependencies (one file each) and never
@@ -22,6 +23,11 @@ export interface ToolContext {
 export interface ToolOutcome {
   result: unknown;
   isError: boolean;
+  /**
+   * Set by ask_user_question and propose_plan (B20): the turn ends after this step's tool results,
+   * and the daemon keeps the question or plan on the chat.
+   */
+  endsTurn?: TurnEnd;
 }
 
 export interface Tool {

@@ -12,6 +12,7 @@ import { topics } from '../../pubsub/index.js';
 import type { MessagePart } from '../../chats/parts.js';
 import { builder } from '../builder.js';
 import { ChatStatusEnum } from './chats.js';
+import { PlanEventType, QuestionEventType } from './plan-mode.js';
 import {
   ChatMessageType,
   MessagePartInterface,
@@ -96,6 +97,8 @@ const EVENT_TYPES = {
   RetryEvent: RetryEventType,
   TitleEvent: TitleEventType,
   ErrorEvent: ErrorEventType,
+  QuestionEvent: QuestionEventType,
+  PlanEvent: PlanEventType,
 } as const;
 
 const ChatEventUnion = builder.unionType('ChatEvent', {
