@@ -3,20 +3,30 @@ import { z } from 'zod';
 import type { Workspace } from '../generated/prisma/client.js';
 import { readWorkspaceInstructions } from '../workspace/instructions.js';
 import type { StartupScriptReport, WorkspaceManager } from '../workspace/service.js';
-import { ok, type Tool } from './tool.js';
-import { failureOf, parseArgs } from './workspace-support.js';
+import { defineTool, ok } from './tool.js';
+import { failureOf } from './workspace-support.js';
 
 /** Startup script output shown to the model: its end, where errors are. */
 const MAX_STARTUP_OUTPUT_CHARS = 4 * 1024;
 
 const argsSchema = z.strictObject({
-  template: z.string().min(1, 'template must not be empty; use list_templates to find one'),
-  name: z.string().min(1).optional(),
+  template: z
+    .string()
+    .min(1, 'template must not be empty; use list_templates to find one')
+    .describe('Template name, exactly as list_templates shows it.'),
+  name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Workspace name: letters, digits, ".", "_" and "-", up to 64 characters. Default: the ' +
+        'template name and a random suffix.',
+    ),
 });
 
 /** Creates the chat's workspace from a template (B18); idempotent per chat. */
-export function createCreateWorkspaceTool(workspaces: WorkspaceManager): Tool {
-  return {
+export function createCreateWorkspaceTool(workspaces: WorkspaceManager) {
+  return defineTool({
     name: 'create_workspace',
     description:
       'Create a workspace for this chat from a template and bind it to the chat: a directory ' +
@@ -26,31 +36,13 @@ export function createCreateWorkspaceTool(workspaces: WorkspaceManager): Tool {
       'is reported (created: false); a stopped one must be started with start_workspace. Use ' +
       "list_templates to choose a template. The result includes the workspace's AGENTS.md " +
       'instructions when it has them.',
-    parameters: {
-      type: 'object',
-      properties: {
-        template: {
-          type: 'string',
-          description: 'Template name, exactly as list_templates shows it.',
-        },
-        name: {
-          type: 'string',
-          description:
-            'Workspace name: letters, digits, ".", "_" and "-", up to 64 characters. Default: ' +
-            'the template name and a random suffix.',
-        },
-      },
-      required: ['template'],
-      additionalProperties: false,
-    },
+    schema: argsSchema,
     readOnly: false,
     rootOnly: true,
     async execute(args, context) {
-      const parsed = parseArgs(argsSchema, args);
-      if (parsed.error) return parsed.error;
       try {
         const result = await workspaces.createWorkspace(
-          { ownerId: context.ownerId, chatId: context.chatId, ...parsed.data },
+          { ownerId: context.ownerId, chatId: context.chatId, ...args },
           { signal: context.signal },
         );
         if (!result.created) {
@@ -86,7 +78,7 @@ export function createCreateWorkspaceTool(workspaces: WorkspaceManager): Tool {
         return failureOf(error);
       }
     },
-  };
+  });
 }
 
 export function workspaceSummary(workspace: Workspace) {

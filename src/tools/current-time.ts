@@ -1,14 +1,16 @@
-import { ok, type Tool } from './tool.js';
+import { z } from 'zod';
+
+import { defineTool, ok } from './tool.js';
 
 /** A harmless read-only tool: lets the model ask for the date (and tests exercise the loop). */
-export function createCurrentTimeTool(now: () => Date = () => new Date()): Tool {
-  return {
+export function createCurrentTimeTool(now: () => Date = () => new Date()) {
+  return defineTool({
     name: 'current_time',
     description: 'Returns the current date and time in UTC (ISO 8601). Takes no arguments.',
-    parameters: { type: 'object', properties: {}, additionalProperties: false },
+    schema: z.strictObject({}),
     readOnly: true,
     async execute() {
       return ok({ now: now().toISOString() });
     },
-  };
+  });
 }

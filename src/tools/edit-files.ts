@@ -2,31 +2,38 @@ import { z } from 'zod';
 
 import { WorkspaceAgentError } from '../workspace/agent-client.js';
 import type { WorkspaceManager } from '../workspace/service.js';
-import { ok, type Tool } from './tool.js';
-import { parseArgs, PATH_DESCRIPTION, withWorkspace } from './workspace-support.js';
+import { defineTool, ok } from './tool.js';
+import { PATH_DESCRIPTION, withWorkspace } from './workspace-support.js';
 
 const argsSchema = z.strictObject({
   files: z
     .array(
       z.strictObject({
-        path: z.string().min(1, 'path must not be empty'),
+        path: z.string().min(1, 'path must not be empty').describe(PATH_DESCRIPTION),
         edits: z
           .array(
             z.strictObject({
-              search: z.string().min(1, 'search must not be empty'),
-              replace: z.string(),
-              replace_all: z.boolean().optional(),
+              search: z
+                .string()
+                .min(1, 'search must not be empty')
+                .describe('Exact text to find; include enough context to be unique.'),
+              replace: z.string().describe('Text that replaces it (empty to delete it).'),
+              replace_all: z
+                .boolean()
+                .optional()
+                .describe('Replace every occurrence instead of exactly one. Default false.'),
             }),
           )
           .min(1, 'each file needs at least one edit'),
       }),
     )
-    .min(1, 'files must name at least one file'),
+    .min(1, 'files must name at least one file')
+    .describe('The files to edit, each with its edits.'),
 });
 
 /** Exact search/replace edits over one or more files, applied all or nothing (B17). */
-export function createEditFilesTool(workspaces: WorkspaceManager): Tool {
-  return {
+export function createEditFilesTool(workspaces: WorkspaceManager) {
+  return defineTool({
     name: 'edit_files',
     description:
       "Edit existing files in the chat's workspace by exact search and replace. Each edit's " +
@@ -35,59 +42,14 @@ export function createEditFilesTool(workspaces: WorkspaceManager): Tool {
       'order, each to the result of the previous one. All edits of all files apply together or ' +
       'none does: if any search text is missing or ambiguous, no file is changed and the error ' +
       'names the file and edit. Read the file first so the search text matches exactly.',
-    parameters: {
-      type: 'object',
-      properties: {
-        files: {
-          type: 'array',
-          minItems: 1,
-          description: 'The files to edit, each with its edits.',
-          items: {
-            type: 'object',
-            properties: {
-              path: { type: 'string', description: PATH_DESCRIPTION },
-              edits: {
-                type: 'array',
-                minItems: 1,
-                items: {
-                  type: 'object',
-                  properties: {
-                    search: {
-                      type: 'string',
-                      description: 'Exact text to find; include enough context to be unique.',
-                    },
-                    replace: {
-                      type: 'string',
-                      description: 'Text that replaces it (empty to delete it).',
-                    },
-                    replace_all: {
-                      type: 'boolean',
-                      description:
-                        'Replace every occurrence instead of exactly one. Default false.',
-                    },
-                  },
-                  required: ['search', 'replace'],
-                  additionalProperties: false,
-                },
-              },
-            },
-            required: ['path', 'edits'],
-            additionalProperties: false,
-          },
-        },
-      },
-      required: ['files'],
-      additionalProperties: false,
-    },
+    schema: argsSchema,
     readOnly: false,
     async execute(args, context) {
-      const parsed = parseArgs(argsSchema, args);
-      if (parsed.error) return parsed.error;
       return withWorkspace(workspaces, context, async (client) => {
         const result = await client
           .editFiles(
             {
-              files: parsed.data.files.map((file) => ({
+              files: args.files.map((file) => ({
                 path: file.path,
                 edits: file.edits.map((edit) => ({
                   search: edit.search,
@@ -102,7 +64,7 @@ export function createEditFilesTool(workspaces: WorkspaceManager): Tool {
         return ok({ ok: true, files: result.files });
       });
     },
-  };
+  });
 }
 
 /** The agent's messages name its own option; the model knows it as replace_all. */

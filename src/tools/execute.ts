@@ -1,13 +1,8 @@
 import { z } from 'zod';
 
 import type { WorkspaceManager } from '../workspace/service.js';
-import { ok, type Tool } from './tool.js';
-import {
-  MAX_AGENT_WAIT_SECONDS,
-  parseArgs,
-  processResult,
-  withWorkspace,
-} from './workspace-support.js';
+import { defineTool, ok } from './tool.js';
+import { MAX_AGENT_WAIT_SECONDS, processResult, withWorkspace } from './workspace-support.js';
 
 /** B17: a foreground command is waited for this long before it is reported as still running. */
 export const DEFAULT_EXECUTE_TIMEOUT_SECONDS = 10;
@@ -17,15 +12,35 @@ const FILE_DUMP_NOTE =
   'Consider using read_file instead of dumping file contents with shell commands.';
 
 const argsSchema = z.strictObject({
-  command: z.string().min(1, 'command must not be empty'),
-  workdir: z.string().min(1).optional(),
-  timeout_seconds: z.number().positive().max(MAX_AGENT_WAIT_SECONDS).optional(),
-  run_in_background: z.boolean().optional(),
+  command: z
+    .string()
+    .min(1, 'command must not be empty')
+    .describe('The shell command line to run.'),
+  workdir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Directory to run in, relative to the workspace root. Default: the root.'),
+  timeout_seconds: z
+    .number()
+    .positive()
+    .max(MAX_AGENT_WAIT_SECONDS)
+    .optional()
+    .describe(
+      `How long to wait for the command to finish before returning with it still running. ` +
+        `Default ${DEFAULT_EXECUTE_TIMEOUT_SECONDS}. The command is not killed when this passes.`,
+    ),
+  run_in_background: z
+    .boolean()
+    .optional()
+    .describe(
+      'Start the command and return its process_id at once, without waiting. Default false.',
+    ),
 });
 
 /** Runs a shell command in the chat's workspace (B17). */
-export function createExecuteTool(workspaces: WorkspaceManager): Tool {
-  return {
+export function createExecuteTool(workspaces: WorkspaceManager) {
+  return defineTool({
     name: 'execute',
     description:
       "Execute a shell command (/bin/sh -c) in the chat's workspace and return " +
@@ -39,37 +54,10 @@ export function createExecuteTool(workspaces: WorkspaceManager): Tool {
       'then use process_output to collect its output or process_signal to stop it. Use ' +
       'run_in_background for servers and watchers. Use read_file, write_file and edit_files ' +
       'for files rather than cat, echo or sed.',
-    parameters: {
-      type: 'object',
-      properties: {
-        command: { type: 'string', description: 'The shell command line to run.' },
-        workdir: {
-          type: 'string',
-          description: 'Directory to run in, relative to the workspace root. Default: the root.',
-        },
-        timeout_seconds: {
-          type: 'number',
-          exclusiveMinimum: 0,
-          maximum: MAX_AGENT_WAIT_SECONDS,
-          description:
-            `How long to wait for the command to finish before returning with it still ` +
-            `running. Default ${DEFAULT_EXECUTE_TIMEOUT_SECONDS}. The command is not killed ` +
-            `when this passes.`,
-        },
-        run_in_background: {
-          type: 'boolean',
-          description:
-            'Start the command and return its process_id at once, without waiting. Default false.',
-        },
-      },
-      required: ['command'],
-      additionalProperties: false,
-    },
+    schema: argsSchema,
     readOnly: false,
     async execute(args, context) {
-      const parsed = parseArgs(argsSchema, args);
-      if (parsed.error) return parsed.error;
-      const { command, workdir, run_in_background: background } = parsed.data;
+      const { command, workdir, run_in_background: background } = args;
       return withWorkspace(
         workspaces,
         context,
@@ -91,7 +79,7 @@ export function createExecuteTool(workspaces: WorkspaceManager): Tool {
                 'to read its output, or process_signal to stop it.',
             });
           }
-          const timeoutSeconds = parsed.data.timeout_seconds ?? DEFAULT_EXECUTE_TIMEOUT_SECONDS;
+          const timeoutSeconds = args.timeout_seconds ?? DEFAULT_EXECUTE_TIMEOUT_SECONDS;
           const finished = await client.startProcess(
             { command, workdir, timeoutMs: Math.round(timeoutSeconds * 1000) },
             { signal: context.signal },
@@ -103,5 +91,5 @@ export function createExecuteTool(workspaces: WorkspaceManager): Tool {
         { commands: true },
       );
     },
-  };
+  });
 }

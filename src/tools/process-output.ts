@@ -1,49 +1,38 @@
 import { z } from 'zod';
 
 import type { WorkspaceManager } from '../workspace/service.js';
-import { ok, type Tool } from './tool.js';
-import {
-  MAX_AGENT_WAIT_SECONDS,
-  parseArgs,
-  processResult,
-  withWorkspace,
-} from './workspace-support.js';
+import { defineTool, ok } from './tool.js';
+import { MAX_AGENT_WAIT_SECONDS, processResult, withWorkspace } from './workspace-support.js';
 
 const argsSchema = z.strictObject({
-  process_id: z.string().min(1, 'process_id must not be empty'),
-  wait_seconds: z.number().min(0).max(MAX_AGENT_WAIT_SECONDS).optional(),
+  process_id: z
+    .string()
+    .min(1, 'process_id must not be empty')
+    .describe('The process_id execute returned.'),
+  wait_seconds: z
+    .number()
+    .min(0)
+    .max(MAX_AGENT_WAIT_SECONDS)
+    .optional()
+    .describe(
+      'Wait up to this long for the process to finish before answering. Default 0: answer at ' +
+        'once with the output so far.',
+    ),
 });
 
 /** Output and state of a process started by execute. */
-export function createProcessOutputTool(workspaces: WorkspaceManager): Tool {
-  return {
+export function createProcessOutputTool(workspaces: WorkspaceManager) {
+  return defineTool({
     name: 'process_output',
     description:
       'Get the output and state of a process started by execute (one that ran in the ' +
       'background or outlived its timeout). Returns {exit_code, output, wall_duration_ms, ' +
       'truncated}, plus running: true while it still runs. Use wait_seconds to wait for it to ' +
       'finish instead of calling this repeatedly.',
-    parameters: {
-      type: 'object',
-      properties: {
-        process_id: { type: 'string', description: 'The process_id execute returned.' },
-        wait_seconds: {
-          type: 'number',
-          minimum: 0,
-          maximum: MAX_AGENT_WAIT_SECONDS,
-          description:
-            'Wait up to this long for the process to finish before answering. Default 0: ' +
-            'answer at once with the output so far.',
-        },
-      },
-      required: ['process_id'],
-      additionalProperties: false,
-    },
+    schema: argsSchema,
     readOnly: true,
     async execute(args, context) {
-      const parsed = parseArgs(argsSchema, args);
-      if (parsed.error) return parsed.error;
-      const { process_id: id, wait_seconds: waitSeconds = 0 } = parsed.data;
+      const { process_id: id, wait_seconds: waitSeconds = 0 } = args;
       return withWorkspace(
         workspaces,
         context,
@@ -62,5 +51,5 @@ export function createProcessOutputTool(workspaces: WorkspaceManager): Tool {
         { commands: true },
       );
     },
-  };
+  });
 }

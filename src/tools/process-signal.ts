@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 import type { ProcessSignal } from '../workspace/agent-client.js';
 import type { WorkspaceManager } from '../workspace/service.js';
-import { ok, type Tool } from './tool.js';
-import { parseArgs, withWorkspace } from './workspace-support.js';
+import { defineTool, ok } from './tool.js';
+import { withWorkspace } from './workspace-support.js';
 
 const SIGNALS: Record<'terminate' | 'kill' | 'interrupt', ProcessSignal> = {
   terminate: 'SIGTERM',
@@ -12,34 +12,29 @@ const SIGNALS: Record<'terminate' | 'kill' | 'interrupt', ProcessSignal> = {
 };
 
 const argsSchema = z.strictObject({
-  process_id: z.string().min(1, 'process_id must not be empty'),
-  signal: z.enum(['terminate', 'kill', 'interrupt'], {
-    error: 'signal must be "terminate", "kill" or "interrupt"',
-  }),
+  process_id: z
+    .string()
+    .min(1, 'process_id must not be empty')
+    .describe('The process_id execute returned.'),
+  signal: z
+    .enum(['terminate', 'kill', 'interrupt'], {
+      error: 'signal must be "terminate", "kill" or "interrupt"',
+    })
+    .describe('Which signal.'),
 });
 
 /** Signals a process started by execute, with everything it started. */
-export function createProcessSignalTool(workspaces: WorkspaceManager): Tool {
-  return {
+export function createProcessSignalTool(workspaces: WorkspaceManager) {
+  return defineTool({
     name: 'process_signal',
     description:
       'Send a signal to a process started by execute, and to every process it started. Use ' +
       '"terminate" (SIGTERM) to ask it to stop, "kill" (SIGKILL) when it does not, "interrupt" ' +
       '(SIGINT) like Ctrl-C. Then use process_output to see its final output.',
-    parameters: {
-      type: 'object',
-      properties: {
-        process_id: { type: 'string', description: 'The process_id execute returned.' },
-        signal: { type: 'string', enum: Object.keys(SIGNALS), description: 'Which signal.' },
-      },
-      required: ['process_id', 'signal'],
-      additionalProperties: false,
-    },
+    schema: argsSchema,
     readOnly: false,
     async execute(args, context) {
-      const parsed = parseArgs(argsSchema, args);
-      if (parsed.error) return parsed.error;
-      const { process_id: id, signal } = parsed.data;
+      const { process_id: id, signal } = args;
       return withWorkspace(
         workspaces,
         context,
@@ -57,5 +52,5 @@ export function createProcessSignalTool(workspaces: WorkspaceManager): Tool {
         { commands: true },
       );
     },
-  };
+  });
 }

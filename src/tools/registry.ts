@@ -1,5 +1,4 @@
 import type { Logger } from '../logger.js';
-import { offeredInPlanMode, planModeViolation } from './plan-mode.js';
 import { fail, toToolSpec, type Tool, type ToolContext, type ToolOutcome } from './tool.js';
 
 /**
@@ -37,7 +36,7 @@ export class ToolRegistry {
   availableFor(context: Pick<ToolContext, 'mode' | 'isSubagent'>): Tool[] {
     return [...this.tools.values()].filter(
       (tool) =>
-        (context.mode !== 'PLAN' || offeredInPlanMode(tool)) &&
+        (context.mode !== 'PLAN' || tool.readOnly || tool.planTool) &&
         !(context.isSubagent && tool.rootOnly),
     );
   }
@@ -64,8 +63,6 @@ export class ToolRegistry {
       return fail('Tool arguments must be a JSON object');
     }
     try {
-      const refused = planModeViolation(name, args as Record<string, unknown>, context);
-      if (refused) return fail(refused);
       const parsed = tool.parse(args as Record<string, unknown>);
       if (parsed.error) return parsed.error;
       return await tool.execute(parsed.data, context);

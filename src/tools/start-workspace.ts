@@ -2,25 +2,23 @@ import { z } from 'zod';
 
 import type { WorkspaceManager } from '../workspace/service.js';
 import { startupSummary, workspaceSummary } from './create-workspace.js';
-import { ok, type Tool } from './tool.js';
-import { failureOf, parseArgs } from './workspace-support.js';
+import { defineTool, ok } from './tool.js';
+import { failureOf } from './workspace-support.js';
 
 const argsSchema = z.strictObject({});
 
 /** Starts the chat's stopped (or failed) workspace again. */
-export function createStartWorkspaceTool(workspaces: WorkspaceManager): Tool {
-  return {
+export function createStartWorkspaceTool(workspaces: WorkspaceManager) {
+  return defineTool({
     name: 'start_workspace',
     description:
       "Start this chat's workspace when it is stopped (tools then answer that it is stopped) " +
       'or failed to start. Runs its startup script again and waits for it. Does nothing when the ' +
       'workspace is already running. Takes no arguments.',
-    parameters: { type: 'object', properties: {}, additionalProperties: false },
+    schema: argsSchema,
     readOnly: false,
     rootOnly: true,
-    async execute(args, context) {
-      const parsed = parseArgs(argsSchema, args);
-      if (parsed.error) return parsed.error;
+    async execute(_args, context) {
       try {
         const result = await workspaces.startWorkspace(context.chatId, { signal: context.signal });
         if (!result.started) {
@@ -45,5 +43,5 @@ export function createStartWorkspaceTool(workspaces: WorkspaceManager): Tool {
         return failureOf(error);
       }
     },
-  };
+  });
 }

@@ -1,50 +1,44 @@
+import { z } from 'zod';
+
 import { partsText, readParts } from '../chats/parts.js';
 import type { Deps } from '../deps.js';
 import { topics } from '../pubsub/index.js';
 import { AGENT_REPORT_MAX_CHARS, findDescendant } from './subagents.js';
-import { fail, ok, type Tool } from './tool.js';
+import { defineTool, fail, ok } from './tool.js';
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 const MAX_TIMEOUT_SECONDS = 1_800;
 const BUSY = new Set(['PENDING', 'RUNNING']);
 
+const argsSchema = z.strictObject({
+  chat_id: z.string().describe('The chat_id returned by spawn_agent.'),
+  timeout_seconds: z
+    .int()
+    .min(1)
+    .max(MAX_TIMEOUT_SECONDS)
+    .optional()
+    .describe(`How long to wait (default ${DEFAULT_TIMEOUT_SECONDS}).`),
+});
+
 /**
  * wait_agent (B19): waits through pub/sub, not polling — it subscribes to the child's events, then
  * reads its status, and re-reads it whenever a StatusEvent arrives.
  */
-export function createWaitAgentTool(deps: Deps): Tool {
+export function createWaitAgentTool(deps: Deps) {
   const { prisma, pubsub } = deps;
-  return {
+  return defineTool({
     name: 'wait_agent',
     description:
       'Wait until a child agent started with spawn_agent finishes its turn, then return its ' +
       'report: {chat_id, title, status, report} where report is its last answer. Fails if the ' +
       'child ended in ERROR or the timeout passes (it keeps running; wait again).',
-    parameters: {
-      type: 'object',
-      properties: {
-        chat_id: { type: 'string', description: 'The chat_id returned by spawn_agent.' },
-        timeout_seconds: {
-          type: 'integer',
-          minimum: 1,
-          maximum: MAX_TIMEOUT_SECONDS,
-          description: `How long to wait (default ${DEFAULT_TIMEOUT_SECONDS}).`,
-        },
-      },
-      required: ['chat_id'],
-      additionalProperties: false,
-    },
+    schema: argsSchema,
     readOnly: true,
     rootOnly: true,
     async execute(args, context) {
-      const child = await findDescendant(prisma, context, args['chat_id']);
+      const child = await findDescendant(prisma, context, args.chat_id);
       if (!child) return fail('chat_id is not a subagent of this chat');
-      const requested = Number(args['timeout_seconds'] ?? DEFAULT_TIMEOUT_SECONDS);
-      const timeoutMs =
-        Math.min(
-          Math.max(1, Number.isFinite(requested) ? requested : DEFAULT_TIMEOUT_SECONDS),
-          MAX_TIMEOUT_SECONDS,
-        ) * 1000;
+      const timeoutMs = (args.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
 
       // Level-triggered: a StatusEvent only marks the child "changed". The mark is cleared before
       // each read, so an event that lands while the read is in flight is seen by the wait right
@@ -86,7 +80,7 @@ export function createWaitAgentTool(deps: Deps): Tool {
         await unsubscribe();
       }
     },
-  };
+  });
 
   async function lastAnswer(chatId: string) {
     const message = await prisma.chatMessage.findFirst({

@@ -1,5 +1,3 @@
-import type { z } from 'zod';
-
 import {
   WorkspaceAgentError,
   type ProcessOutputResponse,
@@ -15,7 +13,7 @@ import { TemplateError } from '../workspace/templates.js';
 import { fail, type ToolContext, type ToolOutcome } from './tool.js';
 
 /**
- * What the workspace tools share: argument validation with messages a model can act on, the
+ * What the workspace tools share: the
  * lookup of the chat's workspace and agent, and the mapping of expected failures to error results.
  */
 
@@ -30,23 +28,6 @@ export const MAX_AGENT_WAIT_SECONDS = 240;
 export const PATH_DESCRIPTION =
   'Path of the file, relative to the workspace root (e.g. "src/index.js"). Absolute paths must ' +
   'lie inside the workspace; paths that lead outside it are refused.';
-
-/** Validates tool arguments; on failure returns the error result to hand back to the model. */
-export function parseArgs<T>(
-  schema: z.ZodType<T>,
-  args: Record<string, unknown>,
-): { data: T; error?: undefined } | { data?: undefined; error: ToolOutcome } {
-  const parsed = schema.safeParse(args);
-  if (parsed.success) return { data: parsed.data };
-  const problems = parsed.error.issues.map((issue) => {
-    const where = issue.path.map(String).join('.');
-    if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
-      return `${where} is required`;
-    }
-    return where ? `${where}: ${issue.message}` : issue.message;
-  });
-  return { error: fail(`Invalid arguments: ${problems.join('; ')}`) };
-}
 
 /** Turns the expected failures of workspace calls into error results; rethrows bugs. */
 export function failureOf(error: unknown): ToolOutcome {
