@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
+import type { Logger } from '../../src/logger.js';
 import { buildApp, type App } from '../../src/server/app.js';
 import { createBackendEnv, type BackendEnv } from './backend.js';
 import { TestClient } from './client.js';
@@ -23,6 +24,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** Reuse a backend (several servers on one database). */
   backendEnv?: BackendEnv;
+  /** The app's logger (a test that reads the log lines); default: LOG_LEVEL to stderr. */
+  logger?: Logger;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -36,7 +39,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...backendEnv.env,
     ...options.env,
   };
-  const app = buildApp(loadConfig(env));
+  const app = buildApp(loadConfig(env), { logger: options.logger });
   const { url } = await app.start();
   const admin = new TestClient(url, adminToken);
   let memberCount = 0;
