@@ -10,6 +10,7 @@ const nonNegative = z.number().int().nonnegative();
 const remoteStepSchema = z.strictObject({
   text: z.union([z.string(), z.array(z.string())]).optional(),
   reasoning: z.array(z.string()).optional(),
+  reasoningSignature: z.string().optional(),
   toolCalls: z
     .array(
       z.strictObject({
@@ -26,9 +27,10 @@ const remoteStepSchema = z.strictObject({
       completionTokens: nonNegative,
       reasoningTokens: nonNegative.optional(),
       cachedTokens: nonNegative.optional(),
+      cacheWriteTokens: nonNegative.optional(),
     })
     .optional(),
-  finishReason: z.enum(['stop', 'length', 'tool_calls', 'content_filter']).optional(),
+  finishReason: z.enum(['stop', 'length', 'tool_calls', 'content_filter', 'pause_turn']).optional(),
   delayMs: nonNegative.optional(),
   chunkDelayMs: nonNegative.optional(),
   status: z.number().int().min(100).max(599).optional(),
@@ -36,6 +38,7 @@ const remoteStepSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
   hang: z.boolean().optional(),
   dropAfterChunks: nonNegative.optional(),
+  streamError: z.strictObject({ type: z.string(), message: z.string() }).optional(),
 });
 
 const remoteScriptSchema = z.array(remoteStepSchema);

@@ -59,12 +59,12 @@ export function newId(prefix: string): string {
   return `${prefix}${randomBytes(ID_BYTES).toString('hex')}`;
 }
 
-function textPieces(step: ScriptedResponse): string[] {
+export function textPieces(step: ScriptedResponse): string[] {
   if (step.text === undefined) return [];
   return typeof step.text === 'string' ? splitText(step.text) : step.text;
 }
 
-function argumentsText(call: ScriptedToolCall): string {
+export function argumentsText(call: ScriptedToolCall): string {
   return typeof call.args === 'string' ? call.args : JSON.stringify(call.args ?? {});
 }
 
@@ -76,30 +76,52 @@ export interface OpenAiUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details: { cached_tokens: number };
+  prompt_tokens_details: { cached_tokens: number; cache_write_tokens: number };
   completion_tokens_details: { reasoning_tokens: number };
 }
 
-export function renderUsage(step: ScriptedResponse, body: ChatRequestBody): OpenAiUsage {
+/** A step's token counts, provider-neutral: prompt includes both cache kinds. */
+export interface StepTokens {
+  prompt: number;
+  completion: number;
+  reasoning: number;
+  cacheRead: number;
+  cacheWrite: number;
+}
+
+export function stepTokens(step: ScriptedResponse, body: ChatRequestBody): StepTokens {
   const reasoningChars = (step.reasoning ?? []).join('').length;
   const outputChars =
     textPieces(step).join('').length +
     reasoningChars +
     (step.toolCalls ?? []).reduce((n, c) => n + c.name.length + argumentsText(c).length, 0);
-  const prompt = step.usage?.promptTokens ?? estimateTokens(JSON.stringify(body.messages).length);
-  const completion = step.usage?.completionTokens ?? estimateTokens(outputChars);
   return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-    prompt_tokens_details: { cached_tokens: step.usage?.cachedTokens ?? 0 },
-    completion_tokens_details: {
-      reasoning_tokens: step.usage?.reasoningTokens ?? estimateTokens(reasoningChars),
+    prompt: step.usage?.promptTokens ?? estimateTokens(JSON.stringify(body.messages).length),
+    completion: step.usage?.completionTokens ?? estimateTokens(outputChars),
+    reasoning: step.usage?.reasoningTokens ?? estimateTokens(reasoningChars),
+    cacheRead: step.usage?.cachedTokens ?? 0,
+    cacheWrite: step.usage?.cacheWriteTokens ?? 0,
+  };
+}
+
+/** OpenAI's shape; cache writes are reported the way OpenRouter does (cache_write_tokens). */
+export function renderUsage(step: ScriptedResponse, body: ChatRequestBody): OpenAiUsage {
+  const tokens = stepTokens(step, body);
+  return {
+    prompt_tokens: tokens.prompt,
+    completion_tokens: tokens.completion,
+    total_tokens: tokens.prompt + tokens.completion,
+    prompt_tokens_details: {
+      cached_tokens: tokens.cacheRead,
+      cache_write_tokens: tokens.cacheWrite,
     },
+    completion_tokens_details: { reasoning_tokens: tokens.reasoning },
   };
 }
 
 function finishReason(step: ScriptedResponse): string {
+  // pause_turn is Anthropic's only; a chat-completions model simply stops.
+  if (step.finishReason === 'pause_turn') return 'stop';
   if (step.finishReason) return step.finishReason;
   return step.toolCalls && step.toolCalls.length > 0 ? 'tool_calls' : 'stop';
 }
@@ -168,6 +190,10 @@ export function renderStreamChunks(
     }
   });
 
+  if (step.streamError) {
+    // What OpenAI-compatible servers send when a stream fails after it started.
+    return { content, tail: [{ error: { ...step.streamError, code: null, param: null } }] };
+  }
   const tail: object[] = [chunk(ctx, {}, finishReason(step), includeUsage)];
   if (includeUsage) {
     tail.push({
@@ -234,6 +260,6 @@ function errorKind(status: number): { type: string; code: string | null } {
   return { type: 'invalid_request_error', code: null };
 }
 
-export function renderError(status: number, message: string) {
+export function renderError(status: number, message: string): object {
   return { error: { message, ...errorKind(status), param: null } };
 }

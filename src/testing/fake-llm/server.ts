@@ -1,11 +1,24 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { anthropicToChatBody } from './anthropic-request.js';
 import { parseRemoteScript } from './control.js';
 import { failFallback } from './fallbacks.js';
-import { renderCompletion, renderContext, renderError, renderStreamChunks } from './render.js';
+import {
+  newId,
+  renderCompletion,
+  renderContext,
+  renderError,
+  renderStreamChunks,
+} from './render.js';
+import {
+  renderAnthropicError,
+  renderAnthropicFrames,
+  renderAnthropicMessage,
+} from './render-anthropic.js';
 import type {
   ChatRequestBody,
   FakeLlm,
+  FakeLlmApi,
   RecordedRequest,
   ScriptedResponse,
   StartFakeLlmOptions,
@@ -19,6 +32,48 @@ const HTTP_NOT_FOUND = 404;
 const HTTP_ERROR_MIN = 400;
 const HTTP_INTERNAL_SERVER_ERROR = 500;
 const COMPLETIONS_PATH = '/v1/chat/completions';
+const MESSAGES_PATH = '/v1/messages';
+
+/** What differs between the two wire protocols; everything else (scripts, timing) is shared. */
+interface Dialect {
+  /** Checks and translates a request body; undefined when it is malformed. */
+  parse(value: unknown): ChatRequestBody | undefined;
+  error(status: number, message: string): object;
+  /** SSE frames: those a hanging response still sends, then the finishing ones. */
+  frames(step: ScriptedResponse, body: ChatRequestBody): { content: string[]; tail: string[] };
+  /** Sent after the tail: OpenAI's [DONE] sentinel; Anthropic ends with message_stop. */
+  end: string;
+  whole(step: ScriptedResponse, body: ChatRequestBody): object;
+}
+
+const openAiDialect: Dialect = {
+  parse: asChatRequest,
+  error: renderError,
+  frames(step, body) {
+    const { content, tail } = renderStreamChunks(step, body, renderContext(body));
+    const toFrame = (chunk: object) => `data: ${JSON.stringify(chunk)}\n\n`;
+    return { content: content.map(toFrame), tail: tail.map(toFrame) };
+  },
+  end: 'data: [DONE]\n\n',
+  whole: (step, body) => renderCompletion(step, body, renderContext(body)),
+};
+
+const anthropicDialect: Dialect = {
+  parse: anthropicToChatBody,
+  error: renderAnthropicError,
+  frames: (step, body) => renderAnthropicFrames(step, body, anthropicContext(body)),
+  end: '',
+  whole: (step, body) => renderAnthropicMessage(step, body, anthropicContext(body)),
+};
+
+function anthropicContext(body: ChatRequestBody) {
+  return { ...renderContext(body), id: newId('msg_fake_') };
+}
+
+const DIALECTS: Record<FakeLlmApi, Dialect> = {
+  openai: openAiDialect,
+  anthropic: anthropicDialect,
+};
 
 interface Waiter {
   count: number;
@@ -149,6 +204,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
     step: ScriptedResponse,
     body: ChatRequestBody,
     signal: AbortSignal,
+    dialect: Dialect,
   ): Promise<void> {
     res.writeHead(HTTP_OK, {
       ...step.headers,
@@ -157,7 +213,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
       connection: 'keep-alive',
     });
     res.flushHeaders();
-    const { content, tail } = renderStreamChunks(step, body, renderContext(body));
+    const { content, tail } = dialect.frames(step, body);
     const chunks = step.hang === true ? content : [...content, ...tail];
     const dropAfter = step.dropAfterChunks;
     if (dropAfter === 0) {
@@ -171,7 +227,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
       if (sent > 0 && !(await sleep(step.chunkDelayMs ?? 0, signal))) return;
       if (sent === step.holdAfterChunks && !(await waitForGate(step.release, signal))) return;
       if (signal.aborted) return;
-      await write(res, `data: ${JSON.stringify(chunk)}\n\n`);
+      await write(res, chunk);
       sent += 1;
       if (dropAfter !== undefined && sent >= dropAfter) {
         res.destroy();
@@ -183,7 +239,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
       res.destroy();
       return;
     }
-    res.end('data: [DONE]\n\n');
+    res.end(step.streamError ? '' : dialect.end);
   }
 
   async function answer(
@@ -191,16 +247,17 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
     step: ScriptedResponse,
     body: ChatRequestBody,
     signal: AbortSignal,
+    dialect: Dialect,
   ): Promise<void> {
     if (!(await sleep(step.delayMs ?? 0, signal))) return;
     if (!(await waitForGate(step.gate, signal))) return;
     if (step.status !== undefined && step.status >= HTTP_ERROR_MIN) {
       const message = step.errorMessage ?? `fake-llm: scripted HTTP ${step.status}`;
-      sendJson(res, step.status, renderError(step.status, message), step.headers);
+      sendJson(res, step.status, dialect.error(step.status, message), step.headers);
       return;
     }
     if (body.stream === true) {
-      await streamResponse(res, step, body, signal);
+      await streamResponse(res, step, body, signal, dialect);
       return;
     }
     if (step.hang === true) {
@@ -212,29 +269,39 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
       res.destroy();
       return;
     }
-    sendJson(res, HTTP_OK, renderCompletion(step, body, renderContext(body)), step.headers);
+    sendJson(res, HTTP_OK, dialect.whole(step, body), step.headers);
   }
 
-  async function handleCompletion(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handleCompletion(
+    req: IncomingMessage,
+    res: ServerResponse,
+    api: FakeLlmApi,
+  ): Promise<void> {
+    const dialect = DIALECTS[api];
     // Ends this response's delays when the client goes away or the server closes.
     const connection = new AbortController();
     res.on('close', () => connection.abort());
     const signal = AbortSignal.any([connection.signal, lifetime.signal]);
     const parsed = parseJson(await readBody(req));
-    const body = parsed.ok ? asChatRequest(parsed.value) : undefined;
-    if (!body) {
+    const body = parsed.ok ? dialect.parse(parsed.value) : undefined;
+    if (!parsed.ok || !body) {
       const message = 'fake-llm: body must be JSON with a messages array';
-      sendJson(res, HTTP_BAD_REQUEST, renderError(HTTP_BAD_REQUEST, message));
+      sendJson(res, HTTP_BAD_REQUEST, dialect.error(HTTP_BAD_REQUEST, message));
       return;
     }
     const scripted = take(body);
+    const apiKey = req.headers['x-api-key'];
     record({
       body,
+      api,
+      raw: parsed.value as Record<string, unknown>,
       stream: body.stream === true,
       source: scripted ? 'script' : 'fallback',
-      authorization: req.headers.authorization,
+      authorization:
+        req.headers.authorization ?? (typeof apiKey === 'string' ? `Bearer ${apiKey}` : undefined),
+      headers: { ...req.headers },
     });
-    await answer(res, scripted ?? fallback(body), body, signal);
+    await answer(res, scripted ?? fallback(body), body, signal, dialect);
   }
 
   async function handleScript(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -253,7 +320,11 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://fake-llm').pathname;
-    if (req.method === 'POST' && path === COMPLETIONS_PATH) return handleCompletion(req, res);
+    if (req.method === 'POST' && path === COMPLETIONS_PATH) {
+      return handleCompletion(req, res, 'openai');
+    }
+    if (req.method === 'POST' && path === MESSAGES_PATH)
+      return handleCompletion(req, res, 'anthropic');
     if (req.method === 'POST' && path === '/__script') return handleScript(req, res);
     if (req.method === 'GET' && path === '/__requests') return sendJson(res, HTTP_OK, requests);
     if (req.method === 'POST' && path === '/__reset') {
@@ -294,6 +365,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
 
   return {
     baseUrl: `http://${urlHost}:${port}/v1`,
+    anthropicBaseUrl: `http://${urlHost}:${port}`,
     port,
     requests,
     script(...steps) {

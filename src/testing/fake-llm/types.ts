@@ -10,6 +10,8 @@ export interface ChatRequestMessage {
 /**
  * The parsed JSON body of a POST /v1/chat/completions call. Only `messages` is checked on the way
  * in; everything else is recorded untouched so tests can assert on what the client really sent.
+ * A POST /v1/messages (Anthropic) body is translated into this shape (see anthropic-request.ts),
+ * so one script, one `match` and one fallback serve both APIs; its original is in `raw`.
  */
 export interface ChatRequestBody {
   model?: string;
@@ -37,18 +39,31 @@ export interface ScriptedUsage {
   promptTokens: number;
   completionTokens: number;
   reasoningTokens?: number;
+  /** Prompt tokens read from the provider's cache; part of promptTokens. */
   cachedTokens?: number;
+  /** Prompt tokens written to the provider's cache; part of promptTokens. */
+  cacheWriteTokens?: number;
 }
 
-export type ScriptedFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+/**
+ * On /v1/messages: stop → end_turn, length → max_tokens, tool_calls → tool_use, content_filter →
+ * refusal, pause_turn as is. pause_turn is Anthropic's only: chat completions send 'stop'.
+ */
+export type ScriptedFinishReason =
+  'stop' | 'length' | 'tool_calls' | 'content_filter' | 'pause_turn';
 
 export interface ScriptedResponse {
   /** A request takes the first queued step whose `match` passes (or that has none). */
   match?: (body: ChatRequestBody) => boolean;
   /** An array is one SSE chunk per element; a string is split into a few chunks. */
   text?: string | string[];
-  /** Streamed as `delta.reasoning_content`, one chunk per element. */
+  /**
+   * One chunk per element: `delta.reasoning_content` on /v1/chat/completions, a `thinking` block
+   * of `thinking_delta`s closed by a `signature_delta` on /v1/messages.
+   */
   reasoning?: string[];
+  /** The thinking block's signature on /v1/messages. Default: a generated one. */
+  reasoningSignature?: string;
   toolCalls?: ScriptedToolCall[];
   /** Defaults to token counts estimated from the request and response lengths. */
   usage?: ScriptedUsage;
@@ -78,25 +93,45 @@ export interface ScriptedResponse {
   hang?: boolean;
   /** Destroy the socket after this many SSE chunks: a connection reset mid-stream. */
   dropAfterChunks?: number;
+  /**
+   * Send the content chunks, then this error inside the stream instead of finishing: an `error`
+   * event on /v1/messages (e.g. type 'overloaded_error'), a `data: {"error": …}` chunk on
+   * /v1/chat/completions.
+   */
+  streamError?: { type: string; message: string };
 }
 
 /** Decides what to answer when no scripted step matches. Returning a step reuses its rendering. */
 export type FallbackHandler = (body: ChatRequestBody) => ScriptedResponse;
 
+/** Which wire protocol a request used. */
+export type FakeLlmApi = 'openai' | 'anthropic';
+
 export interface RecordedRequest {
+  /** For /v1/messages, the request translated to the chat-completions shape. */
   body: ChatRequestBody;
+  api: FakeLlmApi;
+  /** The JSON body exactly as received (the same object as `body` for chat completions). */
+  raw: Record<string, unknown>;
   stream: boolean;
   /** 'script' when a queued step answered it, 'fallback' otherwise. */
   source: 'script' | 'fallback';
-  /** Value of the Authorization header, so tests can check which key a provider used. */
+  /**
+   * Value of the Authorization header, so tests can check which key a provider used; for
+   * /v1/messages, `Bearer <x-api-key>` when that header is used instead.
+   */
   authorization: string | undefined;
+  /** Request headers as received (lower-case names). */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export interface FakeLlm {
   /** Base URL to hand to an OpenAI client, e.g. http://127.0.0.1:4010/v1. */
   readonly baseUrl: string;
+  /** Base URL to hand to an Anthropic client, e.g. http://127.0.0.1:4010 (it appends /v1/…). */
+  readonly anthropicBaseUrl: string;
   readonly port: number;
-  /** Every /v1/chat/completions call, in arrival order (recorded before any delay). */
+  /** Every /v1/chat/completions and /v1/messages call, in arrival order (recorded before any delay). */
   readonly requests: RecordedRequest[];
   script(...steps: ScriptedResponse[]): void;
   /** Resolves once at least `n` requests have arrived; rejects after `timeoutMs`. */
