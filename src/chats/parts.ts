@@ -11,6 +11,10 @@ export interface TextPart {
 export interface ReasoningPart {
   type: 'REASONING';
   text: string;
+  /** Provider signature of this reasoning block (Anthropic); sent back on later turns only. */
+  signature?: string;
+  /** Opaque payload of a redacted reasoning block (Anthropic); text is empty then. */
+  redactedData?: string;
 }
 export interface ToolCallPart {
   type: 'TOOL_CALL';

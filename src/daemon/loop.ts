@@ -8,6 +8,7 @@ import {
   type FinishReason,
   type LanguageModel,
   type LlmMessage,
+  type ReasoningBlock,
   type RetryPolicy,
   type TokenUsage,
   type ToolSpec,
@@ -88,6 +89,9 @@ export type LoopOutcome =
 /** Accumulates one step's stream into parts, and numbers the parts it publishes. */
 class StepState {
   reasoning = '';
+  /** The reasoning split as the provider signed it (Anthropic), so it can be sent back as is. */
+  reasoningBlocks: ReasoningBlock[] = [];
+  private reasoningOpen = false;
   text = '';
   toolCalls: { id: string; name: string; argsJson: string; args: unknown; parseError?: string }[] =
     [];
@@ -97,7 +101,7 @@ class StepState {
 
   parts(): MessagePart[] {
     const parts: MessagePart[] = [];
-    if (this.reasoning) parts.push({ type: 'REASONING', text: this.reasoning });
+    for (const block of this.reasoningBlocks) parts.push({ type: 'REASONING', ...block });
     if (this.text) parts.push({ type: 'TEXT', text: this.text });
     for (const call of this.toolCalls) {
       parts.push({
@@ -108,6 +112,27 @@ class StepState {
       });
     }
     return parts;
+  }
+
+  addReasoning(text: string): void {
+    this.reasoning += text;
+    const open = this.reasoningOpen ? this.reasoningBlocks.at(-1) : undefined;
+    if (open) open.text += text;
+    else this.reasoningBlocks.push({ text });
+    this.reasoningOpen = true;
+  }
+
+  /** A signature closes the block it signs; the next reasoning delta starts another. */
+  signReasoning(signature: string): void {
+    const open = this.reasoningOpen ? this.reasoningBlocks.at(-1) : undefined;
+    if (open) open.signature = signature;
+    else this.reasoningBlocks.push({ text: '', signature });
+    this.reasoningOpen = false;
+  }
+
+  addRedactedReasoning(data: string): void {
+    this.reasoningBlocks.push({ text: '', redactedData: data });
+    this.reasoningOpen = false;
   }
 
   get produced() {
@@ -170,6 +195,7 @@ export async function runAgentLoop(
     messages.push({
       role: 'assistant',
       content: state.text,
+      ...(state.reasoningBlocks.length > 0 ? { reasoning: state.reasoningBlocks } : {}),
       ...(state.toolCalls.length > 0
         ? {
             toolCalls: state.toolCalls.map((call) => ({
@@ -180,6 +206,8 @@ export async function runAgentLoop(
           }
         : {}),
     });
+    // The provider paused a long turn (Anthropic's pause_turn): sending it back resumes it.
+    if (state.toolCalls.length === 0 && state.finishReason === 'pause') continue;
     if (state.toolCalls.length === 0) {
       // Compacting after the final step too: the next turn then starts from the summary.
       await callbacks.afterStep?.(state.usage, messages);
@@ -234,8 +262,14 @@ async function streamStep(
           await deltas.add('TEXT', chunk.text);
           break;
         case 'reasoning-delta':
-          state.reasoning += chunk.text;
+          state.addReasoning(chunk.text);
           await deltas.add('REASONING', chunk.text);
+          break;
+        case 'reasoning-signature':
+          state.signReasoning(chunk.signature);
+          break;
+        case 'redacted-reasoning':
+          state.addRedactedReasoning(chunk.data);
           break;
         case 'tool-call-delta':
           await deltas.flush();

@@ -1,6 +1,6 @@
 import type { ChatMessage } from '../generated/prisma/client.js';
 import { partsText, readParts, type MessagePart } from '../chats/parts.js';
-import type { LlmMessage } from '../llm/index.js';
+import type { LlmMessage, ReasoningBlock } from '../llm/index.js';
 import { INTERRUPTED_TOOL_RESULT } from './loop.js';
 
 export const SUMMARY_PREFIX =
@@ -61,9 +61,11 @@ export function buildPrompt(input: {
       messages.push({ role: 'system', content: partsText(parts) });
     } else {
       const toolCalls = toolCallsOf(parts);
+      const reasoning = reasoningOf(parts);
       messages.push({
         role: 'assistant',
         content: partsText(parts),
+        ...(reasoning.length > 0 ? { reasoning } : {}),
         ...(toolCalls.length > 0 ? { toolCalls } : {}),
       });
       openCalls = toolCalls.map((call) => call.id);
@@ -71,6 +73,21 @@ export function buildPrompt(input: {
   }
   closeOpenCalls();
   return messages;
+}
+
+/** Reasoning as the provider produced it, signatures included (Anthropic needs them back). */
+function reasoningOf(parts: MessagePart[]): ReasoningBlock[] {
+  return parts.flatMap((part) =>
+    part.type === 'REASONING'
+      ? [
+          {
+            text: part.text,
+            ...(part.signature ? { signature: part.signature } : {}),
+            ...(part.redactedData ? { redactedData: part.redactedData } : {}),
+          },
+        ]
+      : [],
+  );
 }
 
 function toolCallsOf(parts: MessagePart[]) {

@@ -1,5 +1,31 @@
 import { storableText } from '../text/storable.js';
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import * as anthropic from '@anthropic-ai/sdk';
+import * as openai from 'openai';
+
+// Both SDKs have the same error family; the provider layer treats them alike.
+type APIError = openai.APIError | anthropic.APIError;
+const isApiError = (err: unknown): err is APIError =>
+  err instanceof openai.APIError || err instanceof anthropic.APIError;
+const isUserAbort = (err: unknown) =>
+  err instanceof openai.APIUserAbortError || err instanceof anthropic.APIUserAbortError;
+const isConnectionTimeout = (err: unknown) =>
+  err instanceof openai.APIConnectionTimeoutError ||
+  err instanceof anthropic.APIConnectionTimeoutError;
+const isConnectionError = (err: unknown) =>
+  err instanceof openai.APIConnectionError || err instanceof anthropic.APIConnectionError;
+
+/** Statuses of Anthropic's error types, for an `error` event inside a stream (which has none). */
+const ANTHROPIC_ERROR_STATUS: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  overloaded_error: 529,
+};
 
 const MS_PER_SECOND = 1000;
 /** Providers sometimes answer with a whole HTML error page; users need the first lines only. */
@@ -50,7 +76,7 @@ export class ProviderError extends Error {
  * `AbortController.abort()` produces) or the openai SDK's APIUserAbortError.
  */
 export function isAbortError(err: unknown): boolean {
-  if (err instanceof APIUserAbortError) return true;
+  if (isUserAbort(err)) return true;
   return typeof err === 'object' && err !== null && 'name' in err && err.name === 'AbortError';
 }
 
@@ -129,8 +155,16 @@ function rootMessage(err: unknown): string {
   return message;
 }
 
-function bodyMessage(err: APIError): string | undefined {
+/** The error object of an Anthropic body ({ type: 'error', error: { type, message } }). */
+function anthropicErrorBody(err: APIError): { type?: unknown; message?: unknown } | undefined {
   const body: unknown = err.error;
+  if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
+  const inner: unknown = body.error;
+  return typeof inner === 'object' && inner !== null ? inner : undefined;
+}
+
+function bodyMessage(err: APIError): string | undefined {
+  const body: unknown = anthropicErrorBody(err) ?? err.error;
   if (typeof body === 'object' && body !== null && 'message' in body) {
     return typeof body.message === 'string' ? body.message : JSON.stringify(body.message);
   }
@@ -205,26 +239,26 @@ export function toProviderError(err: unknown, options: ToProviderErrorOptions = 
   // Also one the SDK wrapped (e.g. the network policy refusing a URL inside fetch).
   for (const link of causeChain(err)) if (link instanceof ProviderError) return link;
 
-  if (err instanceof APIConnectionTimeoutError) {
+  if (isConnectionTimeout(err)) {
     return new ProviderError('Timed out waiting for the model provider', {
       transient: true,
       cause: err,
     });
   }
-  if (err instanceof APIUserAbortError) {
+  if (isUserAbort(err)) {
     return new ProviderError('The request to the model provider was aborted', {
       transient: true,
       cause: err,
     });
   }
-  if (err instanceof APIConnectionError) {
+  if (isConnectionError(err)) {
     const detail = userMessage(rootMessage(err), secrets);
     return new ProviderError(`Could not reach the model provider: ${detail}`, {
       transient: true,
       cause: err,
     });
   }
-  if (err instanceof APIError) {
+  if (isApiError(err)) {
     const detail = userMessage(bodyMessage(err) ?? err.message, secrets);
     if (typeof err.status === 'number') {
       return new ProviderError(`Model provider returned HTTP ${err.status}: ${detail}`, {
@@ -236,7 +270,14 @@ export function toProviderError(err: unknown, options: ToProviderErrorOptions = 
     }
     // No status: an error event inside an otherwise successful stream. Some gateways put the
     // upstream HTTP status in `code`; without one, assume the upstream hiccupped.
-    const code: unknown = err.code;
+    // Anthropic names the kind of failure instead (overloaded_error, invalid_request_error, …).
+    const anthropicType = anthropicErrorBody(err)?.type;
+    const code: unknown =
+      typeof anthropicType === 'string'
+        ? ANTHROPIC_ERROR_STATUS[anthropicType]
+        : 'code' in err
+          ? err.code
+          : undefined;
     const status = typeof code === 'number' ? code : Number.parseInt(String(code), 10);
     const known = Number.isInteger(status) && status > 0;
     return new ProviderError(`Model provider reported an error: ${detail}`, {

@@ -1,12 +1,15 @@
 export type {
   CompleteRequest,
   FinishReason,
+  GenerationOptions,
   LanguageModel,
   LanguageModelFactory,
   LanguageModelOptions,
   LlmMessage,
   ProviderKind,
   ProviderSettings,
+  ReasoningBlock,
+  ReasoningEffort,
   StreamChunk,
   StreamRequest,
   TokenUsage,
@@ -23,7 +26,7 @@ export {
   type ToProviderErrorOptions,
 } from './errors.js';
 export { createLanguageModel } from './provider.js';
-export { DEFAULT_TIMEOUT_MS } from './openai.js';
+export { DEFAULT_TIMEOUT_MS } from './transport.js';
 export {
   backoffDelayMs,
   DEFAULT_RETRY_POLICY,

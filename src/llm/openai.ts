@@ -3,7 +3,7 @@ import { ZERO_USAGE } from './cost.js';
 import { ProviderError, toProviderError } from './errors.js';
 import { failingModel } from './failing-model.js';
 import { storableText } from '../text/storable.js';
-import { blockedProviderUrlReason } from './network-policy.js';
+import { DEFAULT_TIMEOUT_MS, guardedFetch, SilenceDeadline } from './transport.js';
 import {
   mapFinishReason,
   mapUsage,
@@ -14,6 +14,7 @@ import {
 } from './openai-mapping.js';
 import type {
   CompleteRequest,
+  GenerationOptions,
   LanguageModel,
   LanguageModelFactory,
   ProviderKind,
@@ -22,71 +23,28 @@ import type {
   TokenUsage,
 } from './types.js';
 
-const MINUTE_MS = 60_000;
-/**
- * Longest silence of a provider, before the headers and between chunks (LLM_STREAM_IDLE_TIMEOUT_MS).
- * Two minutes: a stalled provider must not hold a chat RUNNING for the SDK's ten.
- */
-export const DEFAULT_TIMEOUT_MS = 2 * MINUTE_MS;
-
-/**
- * Aborts when the provider stays silent for `ms`. Stopped while the consumer handles chunks, so a
- * slow consumer is never mistaken for a slow provider.
- */
-class SilenceDeadline {
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  expired = false;
-
-  constructor(private readonly ms: number) {}
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  arm(): void {
-    this.stop();
-    this.timer = setTimeout(() => {
-      this.expired = true;
-      this.controller.abort();
-    }, this.ms);
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-}
-
-/**
- * Checks at request time where the provider's host resolves, so a name that pointed somewhere
- * harmless when the provider was saved cannot be re-pointed at a metadata service later (DNS
- * rebinding). fetch resolves the name again itself, so a resolver answering differently within
- * the same instant is not covered; the check is about the stable case, and costs one lookup
- * (cached by the OS resolver) per call.
- */
-function guardedFetch(inner: typeof fetch): typeof fetch {
-  return async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    const reason = await blockedProviderUrlReason(url);
-    if (reason) {
-      throw new ProviderError(
-        `Refusing to call the model provider: ${reason} (set ALLOW_PRIVATE_PROVIDER_URLS=true to allow)`,
-      );
-    }
-    return inner(input, init);
-  };
-}
-
 /**
  * OpenAI's own API wants max_completion_tokens (reasoning models refuse max_tokens); many
  * compatible servers only know max_tokens.
  */
-function maxTokensParam(kind: ProviderKind, maxOutputTokens: number | undefined) {
-  if (maxOutputTokens === undefined) return {};
+function maxTokensParam(kind: ProviderKind, maxOutputTokens: number | null | undefined) {
+  if (maxOutputTokens == null) return {};
   return kind === 'OPENAI'
     ? { max_completion_tokens: maxOutputTokens }
     : { max_tokens: maxOutputTokens };
+}
+
+/**
+ * The model config's options: reasoning_effort (OpenAI's reasoning models, and the compatible
+ * servers that copy it) and temperature, each only when configured.
+ */
+function generationParams(options: GenerationOptions) {
+  return {
+    ...(options.reasoningEffort
+      ? { reasoning_effort: options.reasoningEffort.toLowerCase() as 'low' | 'medium' | 'high' }
+      : {}),
+    ...(options.temperature != null ? { temperature: options.temperature } : {}),
+  };
 }
 
 export const createOpenAiModel: LanguageModelFactory = (settings, options): LanguageModel => {
@@ -95,6 +53,7 @@ export const createOpenAiModel: LanguageModelFactory = (settings, options): Lang
     return failingModel(settings.model, error);
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const generation = settings.options ?? {};
   const client = new OpenAI({
     apiKey: settings.apiKey ?? 'unused',
     baseURL: settings.baseUrl ?? undefined,
@@ -140,7 +99,8 @@ export const createOpenAiModel: LanguageModelFactory = (settings, options): Lang
           stream: true,
           stream_options: { include_usage: true },
           ...(tools.length > 0 ? { tools: toOpenAiTools(tools) } : {}),
-          ...maxTokensParam(settings.kind, req.maxOutputTokens),
+          ...maxTokensParam(settings.kind, req.maxOutputTokens ?? generation.maxOutputTokens),
+          ...generationParams(generation),
         },
         { signal: linkedSignal(req.signal, deadline) },
       );

@@ -11,6 +11,18 @@ export interface TokenUsage {
   cacheWriteTokens: number;
 }
 
+/**
+ * One block of a model's reasoning as the provider must see it again on later turns. Anthropic
+ * rejects a changed or unsigned thinking block, so the signature (or the encrypted data of a
+ * redacted block) travels with the text; providers that do not sign reasoning leave both unset.
+ */
+export interface ReasoningBlock {
+  text: string;
+  signature?: string;
+  /** A redacted_thinking block: no readable text, only this opaque payload. */
+  redactedData?: string;
+}
+
 export type LlmMessage =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string }
@@ -18,6 +30,8 @@ export type LlmMessage =
       role: 'assistant';
       content: string;
       toolCalls?: { id: string; name: string; argumentsJson: string }[];
+      /** Sent back only to providers that accept it (Anthropic, signed blocks only). */
+      reasoning?: ReasoningBlock[];
     }
   | { role: 'tool'; toolCallId: string; content: string };
 
@@ -28,7 +42,11 @@ export interface ToolSpec {
   parameters: Record<string, unknown>;
 }
 
-export type FinishReason = 'stop' | 'tool_calls' | 'length' | 'content_filter' | 'other';
+/**
+ * Why a step ended. 'content_filter' includes Anthropic's 'refusal'; 'pause' is Anthropic's
+ * 'pause_turn' (a long turn the provider paused: send the conversation back to let it continue).
+ */
+export type FinishReason = 'stop' | 'tool_calls' | 'length' | 'content_filter' | 'pause' | 'other';
 
 /**
  * What a model stream yields, in this order: deltas as they arrive (text, reasoning and tool-call
@@ -39,6 +57,10 @@ export type FinishReason = 'stop' | 'tool_calls' | 'length' | 'content_filter' |
 export type StreamChunk =
   | { type: 'text-delta'; text: string }
   | { type: 'reasoning-delta'; text: string }
+  /** Closes the current reasoning block with the provider's signature (Anthropic). */
+  | { type: 'reasoning-signature'; signature: string }
+  /** A whole reasoning block the provider encrypted (Anthropic's redacted_thinking). */
+  | { type: 'redacted-reasoning'; data: string }
   | {
       type: 'tool-call-delta';
       index: number;
@@ -83,11 +105,26 @@ export interface LanguageModel {
 
 export type ProviderKind = 'OPENAI' | 'OPENAI_COMPATIBLE' | 'ANTHROPIC';
 
+export type ReasoningEffort = 'LOW' | 'MEDIUM' | 'HIGH';
+
+/** Per-model-config generation options; each unset one leaves the provider's default. */
+export interface GenerationOptions {
+  /** Default output cap of a call that sets none itself (Anthropic requires one: 8192). */
+  maxOutputTokens?: number | null;
+  /** Anthropic extended thinking budget (at least 1024); unset with no effort: no thinking. */
+  thinkingBudgetTokens?: number | null;
+  /** OpenAI reasoning models' reasoning_effort; on Anthropic a thinking budget (see anthropic.ts). */
+  reasoningEffort?: ReasoningEffort | null;
+  /** Ignored on Anthropic while thinking is on (the API only allows its default there). */
+  temperature?: number | null;
+}
+
 export interface ProviderSettings {
   kind: ProviderKind;
   baseUrl: string | null;
   apiKey: string | null;
   model: string;
+  options?: GenerationOptions;
 }
 
 export interface LanguageModelOptions {

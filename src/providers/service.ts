@@ -7,6 +7,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import type { ModelPrices, ProviderKind, ProviderSettings } from '../llm/index.js';
 import { blockedProviderUrlReason } from '../llm/network-policy.js';
 import { requireAdmin } from '../users/service.js';
+import { validGenerationOptions, type GenerationOptionsInput } from './generation-options.js';
 import {
   DEFAULT_COMPRESSION_THRESHOLD,
   DISPLAY_NAME_MAX,
@@ -53,7 +54,8 @@ const PRICE_FIELDS: readonly PriceField[] = [
   'cacheWritePriceMicros',
 ];
 
-export interface CreateModelConfigInput extends Partial<Record<PriceField, number | null>> {
+export interface CreateModelConfigInput
+  extends Partial<Record<PriceField, number | null>>, GenerationOptionsInput {
   providerId: string;
   model: string;
   /** Default: the model name. */
@@ -65,7 +67,8 @@ export interface CreateModelConfigInput extends Partial<Record<PriceField, numbe
 }
 
 /** Null or absent leaves a field as it is, except prices, where null clears the price. */
-export interface UpdateModelConfigInput extends Partial<Record<PriceField, number | null>> {
+export interface UpdateModelConfigInput
+  extends Partial<Record<PriceField, number | null>>, GenerationOptionsInput {
   id: string;
   displayName?: string | null;
   enabled?: boolean | null;
@@ -227,6 +230,7 @@ export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox' | 
         ),
         isDefault: input.isDefault ?? false,
         ...validPrices(input),
+        ...validGenerationOptions(input),
       };
       const provider = await findLiveProvider(input.providerId);
       return withDefaultConflict(() =>
@@ -243,7 +247,10 @@ export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox' | 
       query: ModelConfigQuery = {},
     ) {
       requireAdmin(viewer);
-      const data: Prisma.ModelConfigUncheckedUpdateInput = validPrices(input);
+      const data: Prisma.ModelConfigUncheckedUpdateInput = {
+        ...validPrices(input),
+        ...validGenerationOptions(input),
+      };
       if (input.displayName != null) {
         data.displayName = trimmedName('displayName', input.displayName, DISPLAY_NAME_MAX);
       }
@@ -353,6 +360,12 @@ export async function resolveProviderSettings(
     },
     contextLimit: config.contextLimit,
     compressionThreshold: config.compressionThreshold,
+    options: {
+      maxOutputTokens: config.maxOutputTokens,
+      thinkingBudgetTokens: config.thinkingBudgetTokens,
+      reasoningEffort: config.reasoningEffort,
+      temperature: config.temperature,
+    },
   };
 }
 

@@ -6,6 +6,11 @@ export const ProviderKindEnum = builder.enumType('ProviderKind', {
   values: ['OPENAI', 'OPENAI_COMPATIBLE', 'ANTHROPIC'] as const,
 });
 
+export const ReasoningEffortEnum = builder.enumType('ReasoningEffort', {
+  values: ['LOW', 'MEDIUM', 'HIGH'] as const,
+  description: "How hard a reasoning model thinks (OpenAI's reasoning_effort).",
+});
+
 export const ProviderType = builder.prismaObject('Provider', {
   interfaces: [NodeInterface],
   fields: (t) => ({
@@ -46,6 +51,24 @@ export const ModelConfigType = builder.prismaObject('ModelConfig', {
     outputPriceMicros: t.exposeFloat('outputPriceMicros', { nullable: true }),
     cacheReadPriceMicros: t.exposeFloat('cacheReadPriceMicros', { nullable: true }),
     cacheWritePriceMicros: t.exposeFloat('cacheWritePriceMicros', { nullable: true }),
+    maxOutputTokens: t.exposeInt('maxOutputTokens', {
+      nullable: true,
+      description: 'Output cap per call; null: the provider default (8192 on ANTHROPIC).',
+    }),
+    thinkingBudgetTokens: t.exposeInt('thinkingBudgetTokens', {
+      nullable: true,
+      description: 'ANTHROPIC extended thinking budget (at least 1024); null: no thinking.',
+    }),
+    reasoningEffort: t.expose('reasoningEffort', {
+      type: ReasoningEffortEnum,
+      nullable: true,
+      description:
+        'reasoning_effort for OpenAI reasoning models; on ANTHROPIC without a budget, a budget of 2048 / 8192 / 24576.',
+    }),
+    temperature: t.exposeFloat('temperature', {
+      nullable: true,
+      description: 'Sampling temperature (0-2); ignored by ANTHROPIC while thinking.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
@@ -89,6 +112,10 @@ const CreateModelConfigInput = builder.inputType('CreateModelConfigInput', {
     outputPriceMicros: t.float(),
     cacheReadPriceMicros: t.float(),
     cacheWritePriceMicros: t.float(),
+    maxOutputTokens: t.int({ description: 'Null clears (provider default).' }),
+    thinkingBudgetTokens: t.int({ description: 'Null clears (no thinking).' }),
+    reasoningEffort: t.field({ type: ReasoningEffortEnum, description: 'Null clears.' }),
+    temperature: t.float({ description: 'Null clears.' }),
   }),
 });
 
@@ -104,6 +131,10 @@ const UpdateModelConfigInput = builder.inputType('UpdateModelConfigInput', {
     outputPriceMicros: t.float(),
     cacheReadPriceMicros: t.float(),
     cacheWritePriceMicros: t.float(),
+    maxOutputTokens: t.int({ description: 'Null clears (provider default).' }),
+    thinkingBudgetTokens: t.int({ description: 'Null clears (no thinking).' }),
+    reasoningEffort: t.field({ type: ReasoningEffortEnum, description: 'Null clears.' }),
+    temperature: t.float({ description: 'Null clears.' }),
   }),
 });
 

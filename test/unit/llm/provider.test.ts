@@ -383,23 +383,6 @@ describe('abort', () => {
 });
 
 describe('unsupported configurations', () => {
-  it('ANTHROPIC fails with a non-transient ProviderError and makes no request', async () => {
-    const model = modelFor(llm, { kind: 'ANTHROPIC', model: 'claude' });
-
-    const { error } = await collectUntilError(model.stream({ messages: HELLO }));
-    const completeError = await model.complete({ messages: HELLO }).catch((e: unknown) => e);
-
-    expect(model.model).toBe('claude');
-    for (const e of [error, completeError]) {
-      expect(e).toBeInstanceOf(ProviderError);
-      expect(e).toMatchObject({
-        transient: false,
-        message: 'Anthropic provider is not implemented yet',
-      });
-    }
-    expect(llm.requests).toHaveLength(0);
-  });
-
   it('OPENAI_COMPATIBLE without a base URL fails instead of calling api.openai.com', async () => {
     const model = modelFor(llm, { baseUrl: null });
 
