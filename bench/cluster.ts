@@ -191,7 +191,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   onCleanup(() => rm(dataDir, { recursive: true, force: true }));
   const replicas = await Promise.all(
     REPLICA_NAMES.map(async (name) => {
-      const child = spawnChild(name, options.start.args, {
+      // BENCH_REPLICA_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the replicas.
+      const nodeArgs = (process.env['BENCH_REPLICA_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
+      const child = spawnChild(name, [...nodeArgs, ...options.start.args], {
         ...baseEnv(),
         PORT: '0',
         HOST: '127.0.0.1',

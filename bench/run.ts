@@ -46,7 +46,7 @@ import {
 } from './scenarios.js';
 
 interface Plan {
-  mode: 'full' | 'quick';
+  mode: 'full' | 'quick' | 'cost';
   repetitions: number;
   /** Warm-up runs per (C, profile) before the measured ones. */
   streamWarmups: number;
@@ -99,6 +99,19 @@ const QUICK: Plan = {
   heldChats: 50,
   heartbeatIntervalMs: 500,
   heartbeatBeats: 4,
+};
+
+/**
+ * `--cost`: only the cost scenario (CPU and statements per turn and per delta), with enough
+ * turns and repetitions to compare two builds on a busy machine in about a minute.
+ */
+const COST: Plan = {
+  ...QUICK,
+  mode: 'cost',
+  repetitions: 3,
+  costChats: 40,
+  concurrencies: [],
+  heldChats: 0,
 };
 
 /** src/config.ts's defaults as they are now (the replicas get none of these set). */
@@ -220,6 +233,12 @@ async function main(results: Results) {
   }
 
   // 3. held
+  if (plan.heldChats === 0) {
+    serverErrors.push(...collectServerErrors(cluster));
+    await cluster.stop();
+    running = undefined;
+    return;
+  }
   const heldOverrides = heldSettings(defaults, plan);
   results.heldOverrides = heldOverrides;
   progress(`held: restarting replicas with ${JSON.stringify(heldOverrides)}`);
@@ -329,7 +348,7 @@ async function exit(code: number) {
 }
 
 const results: Results = {
-  plan: process.argv.includes('--quick') ? QUICK : FULL,
+  plan: process.argv.includes('--cost') ? COST : process.argv.includes('--quick') ? QUICK : FULL,
   startedAt: new Date(),
   cost: [],
   warmups: [],

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Deps } from '../deps.js';
 import { createLanguageModel, type LanguageModel } from '../llm/index.js';
 import {
@@ -25,9 +26,36 @@ export async function resolveChatModel(
     settings = fallback ? await resolveProviderSettings(deps, fallback.id) : null;
   }
   if (!settings) return null;
-  const model = createLanguageModel(settings, {
+  const model = cachedLanguageModel(settings, {
     timeoutMs: deps.config.LLM_STREAM_IDLE_TIMEOUT_MS,
     allowPrivateNetwork: deps.config.ALLOW_PRIVATE_PROVIDER_URLS,
   });
   return { settings, model };
+}
+
+/** Distinct provider settings whose models are kept; past this the oldest is dropped. */
+const MODEL_CACHE_SIZE = 64;
+const models = new Map<string, LanguageModel>();
+
+/**
+ * Building a model builds its SDK client (the OpenAI client constructs some thirty resource
+ * objects): a few ms of CPU per turn, the largest single cost of a trivial turn's setup in the
+ * issue #9 profile. A model holds no per-call state, so turns with the same settings share one.
+ * The key is every setting the model is built from (read fresh from the database each turn), so
+ * an edited provider or model config simply gets a new entry; it is hashed so that no plaintext
+ * API key is kept as a map key.
+ */
+function cachedLanguageModel(
+  settings: ResolvedModelSettings,
+  options: { timeoutMs: number; allowPrivateNetwork: boolean },
+): LanguageModel {
+  const key = createHash('sha256')
+    .update(JSON.stringify([settings, options]))
+    .digest('base64');
+  let model = models.get(key);
+  if (model) return model;
+  model = createLanguageModel(settings, options);
+  if (models.size >= MODEL_CACHE_SIZE) models.delete(models.keys().next().value!);
+  models.set(key, model);
+  return model;
 }

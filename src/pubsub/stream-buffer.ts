@@ -6,8 +6,8 @@ export type PartEvent = Extract<ChatEventPayload, { __typename: 'MessagePartEven
 /**
  * The parts streamed so far for the step a chat is running, so a subscriber that joins mid-step
  * (on any replica) gets them in its snapshot (B13). `publish` buffers a part and publishes it on
- * the chat's topic in one step (one Redis MULTI: one round trip per part, and no subscriber can
- * see the publish without the buffered part). The worker clears the buffer AFTER publishing the
+ * the chat's topic in one round trip (pipelined commands run in order on one connection, so no
+ * subscriber can see the publish before the part is buffered). The worker clears the buffer AFTER publishing the
  * persisted message; subscribers subscribe first and read the buffer second, then drop
  * duplicates by (messageId, seq).
  */
@@ -52,13 +52,18 @@ export function createRedisStreamBuffer(
   return {
     async publish(chatId, event) {
       const json = JSON.stringify(event);
-      await redis
-        .multi()
-        .rpush(key(chatId), json)
-        .ltrim(key(chatId), -MAX_BUFFERED_PARTS, -1)
-        .expire(key(chatId), REDIS_BUFFER_TTL_SECONDS)
-        .publish(channel(chatId), json)
-        .exec();
+      const list = key(chatId);
+      // Four plain commands, not a MULTI: ioredis auto-pipelining (src/pubsub/redis.ts) sends
+      // them, and those of every other chat publishing in the same tick, in one socket write,
+      // where a MULTI block is always a write of its own (six commands). Redis runs one
+      // connection's commands in order, so the PUBLISH still comes after the RPUSH: a subscriber
+      // that sees the part and then reads the buffer finds it there (B13).
+      await Promise.all([
+        redis.rpush(list, json),
+        redis.ltrim(list, -MAX_BUFFERED_PARTS, -1),
+        redis.expire(list, REDIS_BUFFER_TTL_SECONDS),
+        redis.publish(channel(chatId), json),
+      ]);
     },
     async read(chatId) {
       const raw = await redis.lrange(key(chatId), 0, -1);
