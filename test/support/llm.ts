@@ -24,19 +24,36 @@ export function startScriptedLlm(): Promise<FakeLlm> {
 export interface ModelPrices {
   inputPriceMicros?: number;
   outputPriceMicros?: number;
+  cacheReadPriceMicros?: number;
+  cacheWritePriceMicros?: number;
 }
 
-/** Creates an OPENAI_COMPATIBLE provider pointing at the fake and a default model config. */
+/** The provider kinds the fake speaks: chat completions, and Anthropic's Messages API. */
+export type FakeProviderKind = 'OPENAI_COMPATIBLE' | 'ANTHROPIC';
+export const FAKE_PROVIDER_KINDS: readonly FakeProviderKind[] = ['OPENAI_COMPATIBLE', 'ANTHROPIC'];
+
+export interface FakeModelOptions extends ModelPrices {
+  contextLimit?: number;
+  compressionThreshold?: number;
+  /** Default OPENAI_COMPATIBLE. */
+  kind?: FakeProviderKind;
+  /** Default true. */
+  isDefault?: boolean;
+  thinkingBudgetTokens?: number;
+}
+
+/** Creates a provider of `kind` (default OPENAI_COMPATIBLE) pointing at the fake, and a model config. */
 export async function configureFakeModel(
   admin: TestClient,
   llm: FakeLlm,
-  options: ModelPrices & { contextLimit?: number; compressionThreshold?: number } = {},
+  options: FakeModelOptions = {},
 ): Promise<{ providerId: string; modelConfigId: string }> {
+  const kind = options.kind ?? 'OPENAI_COMPATIBLE';
   const provider = await admin.query<{ createProvider: { id: string } }>(
-    `mutation ($baseUrl: String!) {
-      createProvider(input: { kind: OPENAI_COMPATIBLE, displayName: "Fake", baseUrl: $baseUrl, apiKey: "sk-fake-key" }) { id }
+    `mutation ($kind: ProviderKind!, $baseUrl: String!) {
+      createProvider(input: { kind: $kind, displayName: "Fake", baseUrl: $baseUrl, apiKey: "sk-fake-key" }) { id }
     }`,
-    { baseUrl: llm.baseUrl },
+    { kind, baseUrl: kind === 'ANTHROPIC' ? llm.anthropicBaseUrl : llm.baseUrl },
   );
   const model = await admin.query<{ createModelConfig: { id: string } }>(
     `mutation ($input: CreateModelConfigInput!) { createModelConfig(input: $input) { id } }`,
@@ -46,9 +63,12 @@ export async function configureFakeModel(
         model: 'fake-model',
         contextLimit: options.contextLimit ?? 100_000,
         compressionThreshold: options.compressionThreshold ?? 70,
-        isDefault: true,
+        isDefault: options.isDefault ?? true,
         inputPriceMicros: options.inputPriceMicros ?? 1_000_000,
         outputPriceMicros: options.outputPriceMicros ?? 2_000_000,
+        cacheReadPriceMicros: options.cacheReadPriceMicros ?? null,
+        cacheWritePriceMicros: options.cacheWritePriceMicros ?? null,
+        thinkingBudgetTokens: options.thinkingBudgetTokens ?? null,
       },
     },
   );
