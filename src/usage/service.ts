@@ -202,8 +202,27 @@ export async function usageLimitStatus(
  * blocks everything). Call it before inserting anything, so a rejected request changes nothing.
  */
 export async function assertWithinUsageLimit(prisma: PrismaClient, userId: string): Promise<void> {
-  const status = await usageLimitStatus(prisma, userId);
-  if (status.limitMicros !== null && status.spentMicros >= status.limitMicros) {
+  // On every createChat and sendMessage, so one statement (issue #9): the effective limit as in
+  // effectiveLimit (the user's own row sorts before the default's NULL), and the spend summed
+  // only when a limit applies: no limit, no row, and no scan of the user's messages.
+  const now = new Date();
+  const [status] = await prisma.$queryRaw<
+    { limitMicros: number; periodDays: number; spentMicros: number }[]
+  >`
+    WITH applied AS (
+      SELECT limit_micros, period_days FROM usage_limits
+      WHERE user_id = ${userId}::uuid OR user_id IS NULL
+      ORDER BY user_id NULLS LAST
+      LIMIT 1
+    )
+    SELECT applied.limit_micros AS "limitMicros", applied.period_days AS "periodDays",
+           (SELECT COALESCE(SUM(m.cost_micros), 0)::float8
+            FROM chat_messages m JOIN chats c ON c.id = m.chat_id
+            WHERE c.owner_id = ${userId}::uuid
+              AND m.created_at >= ${now}::timestamptz - applied.period_days * interval '24 hours'
+              AND m.created_at <= ${now}::timestamptz) AS "spentMicros"
+    FROM applied`;
+  if (status && status.spentMicros >= status.limitMicros) {
     throw new AppError(
       'USAGE_LIMIT_EXCEEDED',
       `Usage limit reached: spent ${formatUsd(status.spentMicros)} of ${formatUsd(status.limitMicros)} in the last ${status.periodDays} days`,
