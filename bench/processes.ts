@@ -104,7 +104,13 @@ export function spawnChild(
     createInterface({ input: stream! }).on('line', (line) => {
       lines.push(line);
       if (lines.length > KEPT_LINES) lines.shift();
-      if (/"level"\s*:\s*("error"|50|"fatal"|60)/.test(line)) {
+      // Also the warnings that explain deltas a subscriber missed: a replica's Redis connection
+      // dropped (e.g. its pub/sub output buffer limit), a SUBSCRIBE failed, or a socket hit its
+      // send-buffer cap (1013).
+      if (
+        /"level"\s*:\s*("error"|50|"fatal"|60)/.test(line) ||
+        /Redis connection lost|subscribe failed|the client does not read/.test(line)
+      ) {
         errorLines.push(line);
         if (errorLines.length > KEPT_LINES) errorLines.shift();
       }
