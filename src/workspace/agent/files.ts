@@ -252,7 +252,7 @@ async function commitTemp(temp: string, target: string): Promise<void> {
 
 export async function listDirectory(
   workspace: Workspace,
-  request: ListDirectoryRequest,
+  request: Required<ListDirectoryRequest>,
 ): Promise<ListDirectoryResponse> {
   const real = await workspace.resolve(request.path);
   try {

@@ -1,6 +1,19 @@
+import type { z } from 'zod';
+
+import type {
+  editFilesSchema,
+  listDirectorySchema,
+  readFileSchema,
+  signalProcessSchema,
+  startProcessSchema,
+  writeFileSchema,
+} from './schemas.js';
+
 /**
  * The workspace agent's HTTP API (prefix API_PREFIX), shared by the agent and its client so the two
  * cannot drift. Every route but health needs `Authorization: Bearer <token>`; bodies are JSON.
+ * Request types are what the client sends, derived from the zod schemas the agent parses them
+ * with (schemas.ts, where their fields are documented); responses are declared here.
  */
 
 export const API_PREFIX = '/api/v0';
@@ -50,13 +63,7 @@ export interface HealthResponse {
 
 // Files. Paths are relative to the workspace root, or absolute inside it.
 
-export interface ReadFileRequest {
-  path: string;
-  /** 1-based number of the first line to return. Default 1. */
-  offset?: number;
-  /** Most lines to return. Default: to the end of the file. */
-  limit?: number;
-}
+export type ReadFileRequest = z.input<typeof readFileSchema>;
 
 export interface ReadFileResponse {
   path: string;
@@ -70,10 +77,7 @@ export interface ReadFileResponse {
   truncated: boolean;
 }
 
-export interface WriteFileRequest {
-  path: string;
-  content: string;
-}
+export type WriteFileRequest = z.input<typeof writeFileSchema>;
 
 export interface WriteFileResponse {
   path: string;
@@ -81,27 +85,14 @@ export interface WriteFileResponse {
   bytes: number;
 }
 
-export interface FileEdit {
-  /** Exact text to find (not a pattern). */
-  search: string;
-  replace: string;
-  /** Replace every occurrence; otherwise `search` must occur exactly once. */
-  replaceAll?: boolean;
-}
-
-export interface EditFilesRequest {
-  /** Applied all or nothing; edits of one file apply in order, each to the previous result. */
-  files: Array<{ path: string; edits: FileEdit[] }>;
-}
+export type EditFilesRequest = z.input<typeof editFilesSchema>;
+export type FileEdit = EditFilesRequest['files'][number]['edits'][number];
 
 export interface EditFilesResponse {
   files: Array<{ path: string; replacements: number }>;
 }
 
-export interface ListDirectoryRequest {
-  /** Default '.', the workspace root. */
-  path: string;
-}
+export type ListDirectoryRequest = z.input<typeof listDirectorySchema>;
 
 export type DirectoryEntryType = 'file' | 'directory' | 'symlink' | 'other';
 
@@ -121,23 +112,7 @@ export interface ListDirectoryResponse {
 export const PROCESS_SIGNALS = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP'] as const;
 export type ProcessSignal = (typeof PROCESS_SIGNALS)[number];
 
-export interface StartProcessRequest {
-  /** Run with `/bin/sh -c`. */
-  command: string;
-  /** Directory inside the workspace. Default: the root. */
-  workdir?: string;
-  /** Added to the agent's allow-listed environment (and may override it). */
-  env?: Record<string, string>;
-  /** Return at once with the id instead of waiting. */
-  background?: boolean;
-  /** Foreground only: how long to wait for the exit before answering `running: true`. */
-  timeoutMs?: number;
-  /**
-   * Hard limit: after this long the whole process group gets SIGTERM, then SIGKILL. Default: none;
-   * a foreground timeout alone never stops the process.
-   */
-  killAfterMs?: number;
-}
+export type StartProcessRequest = z.input<typeof startProcessSchema>;
 
 export interface ProcessOutputResponse {
   id: string;
@@ -178,9 +153,7 @@ export interface ListProcessesResponse {
   processes: ProcessInfo[];
 }
 
-export interface SignalProcessRequest {
-  signal: ProcessSignal;
-}
+export type SignalProcessRequest = z.input<typeof signalProcessSchema>;
 
 export interface SignalProcessResponse {
   id: string;

@@ -1,30 +1,27 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
-import { AgentRequestError, badRequest } from './errors.js';
-import { editFiles, listDirectory, readFile, writeFile } from './files.js';
-import { isAuthorized, readJson, sendError, sendJson } from './http.js';
+import { createAdaptorServer } from '@hono/node-server';
+
+import { jsonBody } from './http.js';
 import { Workspace } from './paths.js';
-import { DEFAULT_MAX_PROCESSES, MAX_WAIT_MS, ProcessManager } from './processes.js';
+import { DEFAULT_MAX_PROCESSES, ProcessManager } from './processes.js';
 import { FALLBACK_PATH } from './environment.js';
-import { API_PREFIX, type HealthResponse } from './protocol.js';
+import {
+  createCheckpointSchema,
+  createGitHandlers,
+  gitChangesSchema,
+  restoreCheckpointSchema,
+} from './git-routes.js';
+import { createAgentApp } from './router.js';
 import {
   DEFAULT_SANDBOX_SETTINGS,
   resolveSandbox,
   type ResolvedSandbox,
   type SandboxSettings,
 } from './sandbox.js';
-import {
-  editFilesSchema,
-  envSchema,
-  listDirectorySchema,
-  readFileSchema,
-  signalProcessSchema,
-  startProcessSchema,
-  waitMsQuerySchema,
-  writeFileSchema,
-} from './schemas.js';
+import { envSchema } from './schemas.js';
 
 export const DEFAULT_AGENT_HOST = '127.0.0.1';
 
@@ -49,6 +46,11 @@ export interface WorkspaceAgentOptions {
    * none, DEFAULT_LIMITS. Mode bwrap makes the start fail when bwrap does not work.
    */
   sandbox?: SandboxSettings;
+  /**
+   * The agent's own files (checkpoints), outside the workspace and never visible to its commands.
+   * Default: `<parent of root>/.agentgraph-state/<name of root>`.
+   */
+  stateDir?: string;
 }
 
 export interface WorkspaceAgent {
@@ -59,59 +61,6 @@ export interface WorkspaceAgent {
   /** Stops listening, drops open connections and SIGKILLs every process group it started. */
   close(): Promise<void>;
 }
-
-type Handler = (request: IncomingMessage, url: URL, params: string[]) => Promise<unknown>;
-
-interface Route {
-  method: 'GET' | 'POST';
-  pattern: RegExp;
-  handler: Handler;
-}
-
-/** A process id in a path: the ids are UUIDs, anything else cannot match one. */
-const PROCESS_ID = '([0-9a-fA-F-]{1,64})';
-
-function buildRoutes(workspace: Workspace, processes: ProcessManager): Route[] {
-  const route = (method: Route['method'], path: string, handler: Handler): Route => ({
-    method,
-    pattern: new RegExp(`^${API_PREFIX}${path}$`),
-    handler,
-  });
-  const param = (params: string[], index: number): string => {
-    const value = params[index];
-    if (value === undefined) throw badRequest('Missing path parameter');
-    return value;
-  };
-  return [
-    route('POST', '/files/read', async (req) =>
-      readFile(workspace, await readJson(req, readFileSchema)),
-    ),
-    route('POST', '/files/write', async (req) =>
-      writeFile(workspace, await readJson(req, writeFileSchema)),
-    ),
-    route('POST', '/files/edit', async (req) =>
-      editFiles(workspace, await readJson(req, editFilesSchema)),
-    ),
-    route('POST', '/files/list', async (req) =>
-      listDirectory(workspace, await readJson(req, listDirectorySchema)),
-    ),
-    route('POST', '/processes/start', async (req) =>
-      processes.start(await readJson(req, startProcessSchema)),
-    ),
-    route('GET', '/processes', async () => ({ processes: processes.list() })),
-    route('GET', `/processes/${PROCESS_ID}/output`, async (_req, url, params) => {
-      const waitMs = waitMsQuerySchema.safeParse(url.searchParams.get('waitMs') ?? '0');
-      if (!waitMs.success) throw badRequest(`waitMs must be an integer from 0 to ${MAX_WAIT_MS}`);
-      return processes.output(param(params, 0), waitMs.data);
-    }),
-    route('POST', `/processes/${PROCESS_ID}/signal`, async (req, _url, params) => {
-      const { signal } = await readJson(req, signalProcessSchema);
-      return processes.signal(param(params, 0), signal);
-    }),
-  ];
-}
-
-const HEALTH_PATH = `${API_PREFIX}/health`;
 
 /**
  * Starts an agent serving one workspace directory over HTTP. The same API serves an agent embedded
@@ -129,34 +78,23 @@ export async function startWorkspaceAgent(options: WorkspaceAgentOptions): Promi
     path: sandbox.kind === 'bwrap' ? sandboxPath() : process.env.PATH,
     sandbox,
   });
-  const routes = buildRoutes(workspace, processes);
+  const stateDir = options.stateDir ?? defaultStateDir(workspace.root);
+  const git = createGitHandlers(workspace, stateDir);
+  const app = createAgentApp({ token: options.token, workspace, processes });
+  app.post('/git/changes', jsonBody(gitChangesSchema), async (c) =>
+    c.json(await git.changes(c.req.valid('json'))),
+  );
+  app.post('/checkpoints/create', jsonBody(createCheckpointSchema), async (c) =>
+    c.json(await git.createCheckpoint()),
+  );
+  app.post('/checkpoints/restore', jsonBody(restoreCheckpointSchema), async (c) =>
+    c.json(await git.restoreCheckpoint(c.req.valid('json'))),
+  );
 
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const url = new URL(request.url ?? '/', 'http://agent');
-    if (url.pathname === HEALTH_PATH && request.method === 'GET') {
-      const health: HealthResponse = { status: 'ok' };
-      sendJson(response, 200, health);
-      return;
-    }
-    if (!isAuthorized(request, options.token)) {
-      throw new AgentRequestError('UNAUTHENTICATED', 'A valid bearer token is required');
-    }
-    const matching = routes.filter((r) => r.pattern.test(url.pathname));
-    const found = matching.find((r) => r.method === request.method);
-    if (!found) {
-      if (matching.length > 0) {
-        response.setHeader('allow', matching.map((r) => r.method).join(', '));
-        throw new AgentRequestError('METHOD_NOT_ALLOWED', `${request.method} is not allowed here`);
-      }
-      throw new AgentRequestError('NOT_FOUND', `No route ${request.method} ${url.pathname}`);
-    }
-    const params = found.pattern.exec(url.pathname)?.slice(1) ?? [];
-    sendJson(response, 200, await found.handler(request, url, params));
-  };
-
-  const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => sendError(response, error));
-  });
+  // overrideGlobalObjects: false, or the adapter would replace the process's Request and Response
+  // (the agent runs inside the server process too).
+  // Plain HTTP/1.1 (no serverOptions), so the adapter builds a node:http Server.
+  const server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? DEFAULT_AGENT_HOST, () => {
@@ -179,6 +117,11 @@ export async function startWorkspaceAgent(options: WorkspaceAgentOptions): Promi
         await stopped;
       })()),
   };
+}
+
+/** See WorkspaceAgentOptions.stateDir. */
+export function defaultStateDir(root: string): string {
+  return path.join(path.dirname(root), '.agentgraph-state', path.basename(root));
 }
 
 /**

@@ -86,6 +86,17 @@ describe('requests', () => {
     const unknown = await post('/nothing', '{}');
     expect(unknown.status).toBe(404);
   });
+
+  it('answers a known route asked with another method with 405 and Allow', async () => {
+    const response = await fetch(`${agent.url}/api/v0/files/read`, {
+      headers: { authorization: `Bearer ${TEST_TOKEN}` },
+    });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(await response.json()).toEqual({
+      error: { code: 'METHOD_NOT_ALLOWED', message: expect.any(String) },
+    });
+  });
 });
 
 describe('workspace containment', () => {
