@@ -3,6 +3,7 @@ import { createUserService } from './users/service.js';
 import { createProviderService } from './providers/service.js';
 import { createSettingsService } from './settings/service.js';
 import { createDeploymentSettingsService } from './settings/deployment.js';
+import { createUserSettingsService } from './settings/user-settings.js';
 import { createUsageService } from './usage/service.js';
 import { createChatService } from './chats/service.js';
 import { createTitleService } from './chats/title-service.js';
@@ -20,6 +21,7 @@ export function createServices(deps: Deps) {
     providers: createProviderService(deps),
     settings: createSettingsService(deps),
     deploymentSettings: createDeploymentSettingsService(deps),
+    userSettings: createUserSettingsService(deps),
     usage,
     chats,
     plans: createPlanService(deps, {

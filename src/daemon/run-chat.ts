@@ -21,12 +21,14 @@ import {
   type TokenUsage,
 } from '../llm/index.js';
 import { topics } from '../pubsub/index.js';
-import { getSystemPrompt } from '../settings/service.js';
+import { systemPromptFor } from '../settings/system-prompt.js';
+import { withUserCompactionThreshold } from '../settings/user-settings.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { Tool, ToolContext } from '../tools/tool.js';
 import type { TitleService } from '../chats/title-service.js';
 import { runAgentLoop, type LoopCallbacks, type LoopOutcome } from './loop.js';
 import { buildPrompt } from './prompt.js';
+import { withInstructionsAfterCreate } from './workspace-instructions-step.js';
 import { storableJson } from '../text/storable.js';
 import type { CompactionHook } from './compaction.js';
 import { planModeInstruction } from '../chats/plan-mode.js';
@@ -115,9 +117,11 @@ export async function runChatTurn(
         .catch(() => undefined);
       // Independent reads, in parallel: the turn waits for the slowest, not for their sum.
       const [resolvedModel, history, systemPrompt, instructions, mcpTools] = await Promise.all([
-        resolveChatModel(deps, chat.modelConfigId),
+        resolveChatModel(deps, chat.modelConfigId).then((model) =>
+          withUserCompactionThreshold(deps.prisma, chat.ownerId, model),
+        ),
         loadHistory(env, chat.id),
-        getSystemPrompt(deps.prisma),
+        systemPromptFor(deps.prisma, chat.ownerId),
         env.instructionsFor?.(chat) ?? Promise.resolve([]),
         env.mcpToolsFor?.({ rootChatId: chat.rootId ?? chat.id, mode: chat.mode }, handle.signal) ??
           Promise.resolve([]),
@@ -205,6 +209,7 @@ async function runLoop(
     ownerId: chat.ownerId,
     rootChatId: chat.rootId ?? chat.id,
     isSubagent: chat.parentId !== null,
+    explore: chat.explore,
     mode: chat.mode,
     workspaceId: chat.workspaceId,
   };
@@ -275,17 +280,21 @@ async function runLoop(
       await handle.confirmLease?.();
       await events.retry(chat.id, retry);
     },
-    afterStep: env.compaction
-      ? (usage, prompt) =>
-          env.compaction!({
-            lease,
-            chatId: chat.id,
-            model: chatModel,
-            usage,
-            prompt,
-            signal: handle.signal,
-          })
-      : undefined,
+    afterStep: withInstructionsAfterCreate(
+      env.instructionsFor,
+      chat,
+      env.compaction
+        ? (usage, prompt) =>
+            env.compaction!({
+              lease,
+              chatId: chat.id,
+              model: chatModel,
+              usage,
+              prompt,
+              signal: handle.signal,
+            })
+        : undefined,
+    ),
   };
 
   return runAgentLoop(

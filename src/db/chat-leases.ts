@@ -22,6 +22,8 @@ export interface AcquiredChatRow {
   parentId: string | null;
   rootId: string | null;
   workspaceId: string | null;
+  /** An explore subagent: offered only the explore tools (spawn_explore_agent). */
+  explore: boolean;
 }
 
 export interface AcquiredChat extends Lease {
@@ -69,7 +71,7 @@ export async function acquireChats(
     RETURNING id::text AS id, lease_epoch AS "leaseEpoch", interrupt_request AS "interruptRequest",
               owner_id::text AS "ownerId", mode::text AS mode,
               model_config_id::text AS "modelConfigId", parent_id::text AS "parentId",
-              root_id::text AS "rootId", workspace_id::text AS "workspaceId",
+              root_id::text AS "rootId", workspace_id::text AS "workspaceId", explore,
               nextval(pg_get_serial_sequence('chat_messages', 'id')) AS "firstMessageId"`;
   return rows.map(({ leaseEpoch, interruptRequest, firstMessageId, ...chat }) => ({
     chatId: chat.id,

@@ -5,6 +5,7 @@ import './types/usage.js';
 import './types/providers.js';
 import './types/settings.js';
 import './types/deployment-settings.js';
+import './types/viewer-settings.js';
 import './types/insights.js';
 import './types/messages.js';
 import './types/workspaces.js';

@@ -21,6 +21,7 @@ import { createCompactor } from '../daemon/compactor.js';
 import { createToolRegistry } from '../tools/index.js';
 import { createWorkspaceInstructions } from '../workspace/instructions.js';
 import { createWorkspaceManager, type WorkspaceManager } from '../workspace/service.js';
+import { createMaintenance, type Maintenance } from '../maintenance/maintenance.js';
 
 /** B3: a SIGTERM must end the process within 10 s; leave headroom for the exit itself. */
 const SHUTDOWN_BUDGET_MS = 8_000;
@@ -37,6 +38,8 @@ export interface App {
   readonly daemon: Daemon | undefined;
   /** Workspaces and the agents embedded in this process; available after start(). */
   readonly workspaces: WorkspaceManager;
+  /** Auto-archive, retention and workspace TTL (issue #13); runOnce() runs them now. */
+  readonly maintenance: Maintenance;
   /** This replica's open WebSockets by token and user; available after start(). */
   readonly sessions: SessionRegistry;
 }
@@ -54,6 +57,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
   let rateCounter: RateCounter | undefined;
   let daemon: Daemon | undefined;
   let workspaces: WorkspaceManager | undefined;
+  let maintenance: Maintenance | undefined;
   let stopping: Promise<void> | undefined;
 
   async function start() {
@@ -86,6 +90,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     const appServices = services;
     const appDeps = deps;
     const appWorkspaces = workspaces;
+    maintenance = createMaintenance(deps, workspaces);
     const db = database;
     const bus = pubsub;
     const openSessions = sessions;
@@ -172,6 +177,8 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         },
       );
       await daemon.start();
+      // Housekeeping from the deployment settings runs beside the daemon (issue #13).
+      maintenance.start();
     }
     logger.info('agentgraph listening', {
       url,
@@ -191,6 +198,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       // B3: stop acquiring and running turns first (they persist and go back to PENDING),
       // then close subscriptions and connections.
       await daemon?.stop();
+      await maintenance?.stop();
       // Only now: the stopped turns no longer call the agents (their processes die with them).
       await workspaces?.close();
       await services?.mcpServers
@@ -222,6 +230,10 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     stop: () => (stopping ??= shutdown()),
     get daemon() {
       return daemon;
+    },
+    get maintenance() {
+      if (!maintenance) throw new Error('App not started');
+      return maintenance;
     },
     get deps() {
       if (!deps) throw new Error('App not started');

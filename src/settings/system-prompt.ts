@@ -1,3 +1,5 @@
+import type { PrismaClient } from '../db/client.js';
+
 /**
  * The built-in system prompt (B23): what the agent is told when the admin has not set one. The
  * daemon adds workspace instructions and the history after it; tool details live in each tool's
@@ -22,3 +24,44 @@ Tools:
 Safety:
 - Stay inside the workspace. Do not run destructive commands (deleting data, force-pushing, changing credentials) unless the user asked for exactly that.
 - Never reveal secrets such as API keys or tokens, and do not write them into files or output.`;
+
+/** site_configs keys the effective prompt is built from (written by the settings services). */
+const BASE_KEY = 'system_prompt';
+const ADDITION_KEY = 'system_prompt_addition';
+
+/**
+ * The system prompt a user's chat runs with (issue #13): the admin's prompt (else the built-in
+ * default: `setSystemPrompt` replaces it), then the admin's additional text, then the owner's
+ * personal instructions. Two reads, in parallel, per turn.
+ */
+export async function systemPromptFor(
+  prisma: Pick<PrismaClient, 'siteConfig' | 'userSettings'>,
+  ownerId: string,
+): Promise<string> {
+  const [rows, personal] = await Promise.all([
+    prisma.siteConfig.findMany({ where: { key: { in: [BASE_KEY, ADDITION_KEY] } } }),
+    prisma.userSettings.findUnique({ where: { userId: ownerId }, select: { instructions: true } }),
+  ]);
+  const stored = new Map(rows.map((row) => [row.key, row.value]));
+  return composeSystemPrompt({
+    base: stored.get(BASE_KEY) ?? DEFAULT_SYSTEM_PROMPT,
+    addition: stored.get(ADDITION_KEY) ?? '',
+    personalInstructions: personal?.instructions ?? '',
+  });
+}
+
+export function composeSystemPrompt(parts: {
+  base: string;
+  addition: string;
+  personalInstructions: string;
+}): string {
+  const sections = [parts.base];
+  if (parts.addition.trim() !== '') sections.push(parts.addition.trim());
+  if (parts.personalInstructions.trim() !== '') {
+    sections.push(
+      "The user's personal instructions (follow them unless the task says otherwise):\n" +
+        parts.personalInstructions.trim(),
+    );
+  }
+  return sections.join('\n\n');
+}

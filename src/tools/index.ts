@@ -18,6 +18,9 @@ import { createMessageAgentTool } from './message-agent.js';
 import { createProposePlanTool } from './propose-plan.js';
 import { createSpawnAgentTool } from './spawn-agent.js';
 import { createWaitAgentTool } from './wait-agent.js';
+import { createStopWorkspaceTool } from './stop-workspace.js';
+import { createSpawnExploreAgentTool } from './spawn-explore-agent.js';
+import { createCloseAgentTool } from './close-agent.js';
 
 export { ToolRegistry } from './registry.js';
 export type { Tool, ToolContext, ToolOutcome } from './tool.js';
@@ -45,8 +48,11 @@ export function createToolRegistry(deps: Deps, services: ToolServices): ToolRegi
     createReadTemplateTool(workspaces),
     createCreateWorkspaceTool(workspaces),
     createStartWorkspaceTool(workspaces),
+    createStopWorkspaceTool(workspaces),
     createSpawnAgentTool(deps, chats.events),
     createWaitAgentTool(deps),
+    createSpawnExploreAgentTool(deps, chats.events),
+    createCloseAgentTool(deps, chats),
     createMessageAgentTool(deps, chats),
     createAskUserQuestionTool(),
     createProposePlanTool(workspaces),

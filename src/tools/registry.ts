@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { EXPLORE_TOOLS } from './spawn-explore-agent.js';
 import { fail, toToolSpec, type Tool, type ToolContext, type ToolOutcome } from './tool.js';
 
 /**
@@ -33,15 +34,16 @@ export class ToolRegistry {
   }
 
   /** The tools a chat may use: PLAN allows read-only and plan tools; subagents lose root-only ones. */
-  availableFor(context: Pick<ToolContext, 'mode' | 'isSubagent'>): Tool[] {
+  availableFor(context: Pick<ToolContext, 'mode' | 'isSubagent' | 'explore'>): Tool[] {
     return [...this.tools.values()].filter(
       (tool) =>
         (context.mode !== 'PLAN' || tool.readOnly || tool.planTool) &&
-        !(context.isSubagent && tool.rootOnly),
+        !(context.isSubagent && tool.rootOnly) &&
+        (context.explore !== true || EXPLORE_TOOLS.has(tool.name)),
     );
   }
 
-  specsFor(context: Pick<ToolContext, 'mode' | 'isSubagent'>) {
+  specsFor(context: Pick<ToolContext, 'mode' | 'isSubagent' | 'explore'>) {
     return this.availableFor(context).map(toToolSpec);
   }
 

@@ -16,6 +16,8 @@ export interface ToolContext {
   rootChatId: string;
   /** Subagent chats cannot spawn agents or create workspaces (B19). */
   isSubagent: boolean;
+  /** An explore subagent (spawn_explore_agent): only read_file, execute and process_output. */
+  explore?: boolean;
   mode: 'DEFAULT' | 'PLAN';
   workspaceId: string | null;
   /** Aborted when the turn is interrupted or the worker stops. */

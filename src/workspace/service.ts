@@ -13,9 +13,11 @@ import {
   copyTemplate,
   listTemplates,
   readTemplate,
+  TemplateError,
   type TemplateDetails,
   type TemplateSummary,
 } from './templates.js';
+import { readDeploymentSettings, templateAllowed } from '../settings/deployment.js';
 
 /**
  * Workspaces (B18): a directory under WORKSPACES_DIR made from a template, served by a workspace
@@ -45,6 +47,8 @@ const STARTUP_KILL_GRACE_MS = 5_000;
 const WORKSPACE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 /** Hex characters of the random suffix of a generated workspace name. */
 const NAME_SUFFIX_BYTES = 2;
+/** Tool activity is recorded at most this often per workspace (the TTL counts minutes). */
+const TOUCH_INTERVAL_MS = 15_000;
 
 export type WorkspaceErrorCode =
   'NO_WORKSPACE' | 'NOT_FOUND' | 'STOPPED' | 'BAD_INPUT' | 'UNAVAILABLE' | 'SANDBOX_UNAVAILABLE';
@@ -122,6 +126,8 @@ export interface WorkspaceManager {
   startWorkspace(chatId: string, options?: CallOptions): Promise<StartWorkspaceResult>;
   /** Stops this process's agent of the workspace (its processes die) and marks it STOPPED. */
   stopWorkspace(workspaceId: string): Promise<void>;
+  /** Workspaces whose agent this process started (the workspace TTL ends the stopped ones). */
+  embeddedWorkspaceIds(): string[];
   /** The chat's workspace row, read now (a tool call earlier in the turn may have bound it). */
   workspaceForChat(chatId: string): Promise<Workspace | null>;
   /**
@@ -276,8 +282,24 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
     return startEmbedded(workspace);
   }
 
+  /**
+   * Records tool activity for the workspace TTL (issue #13). Every tool call that uses the agent
+   * comes through clientFor; one write per workspace per TOUCH_INTERVAL_MS is enough for a TTL
+   * counted in minutes.
+   */
+  const touchedAt = new Map<string, number>();
+  function touch(workspaceId: string) {
+    const now = Date.now();
+    if (now - (touchedAt.get(workspaceId) ?? 0) < TOUCH_INTERVAL_MS) return;
+    touchedAt.set(workspaceId, now);
+    prisma.workspace
+      .updateMany({ where: { id: workspaceId }, data: { lastActivityAt: new Date(now) } })
+      .catch((error: unknown) => logger.warn('workspace activity not recorded', { error }));
+  }
+
   async function clientFor(workspaceId: string): Promise<WorkspaceAgentClient> {
     assertOpen();
+    touch(workspaceId);
     const cached = agents.get(workspaceId);
     if (cached) return cached.client;
     let pending = resolving.get(workspaceId);
@@ -408,7 +430,7 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
       }
       // Otherwise (none, FAILED, a STARTING one whose creator died, or gone) make a new one.
 
-      const template = await readTemplate(config.TEMPLATES_DIR, input.template);
+      const template = await allowedTemplate(input.template);
       const name =
         input.name ?? `${template.name}-${randomBytes(NAME_SUFFIX_BYTES).toString('hex')}`;
       if (!WORKSPACE_NAME.test(name)) {
@@ -493,7 +515,8 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
 
       workspace = await prisma.workspace.update({
         where: { id: workspace.id },
-        data: { status: 'STARTING' },
+        // Starting counts as activity, or the workspace TTL would stop it again at once.
+        data: { status: 'STARTING', lastActivityAt: new Date() },
       });
       try {
         let client: WorkspaceAgentClient;
@@ -536,6 +559,7 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
   async function stopWorkspace(workspaceId: string): Promise<void> {
     const entry = agents.get(workspaceId);
     agents.delete(workspaceId);
+    touchedAt.delete(workspaceId);
     await entry?.agent?.close();
     await prisma.workspace.update({ where: { id: workspaceId }, data: { status: 'STOPPED' } });
   }
@@ -548,13 +572,32 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
     return chat?.workspace ?? null;
   }
 
+  /** A template the deployment's allowlist lets the agent use (issue #13), else TemplateError. */
+  async function allowedTemplate(name: string): Promise<TemplateDetails> {
+    const settings = await readDeploymentSettings(prisma);
+    if (!templateAllowed(settings, name)) {
+      throw new TemplateError(
+        'NOT_ALLOWED',
+        `Template "${name}" is not allowed on this deployment. Use list_templates to see the ` +
+          'templates you may use.',
+      );
+    }
+    return readTemplate(config.TEMPLATES_DIR, name);
+  }
+
   return {
-    listTemplates: (query) =>
-      listTemplates(config.TEMPLATES_DIR, {
-        query,
-        onInvalid: (name, error) => logger.warn('invalid workspace template', { name, error }),
-      }),
-    readTemplate: (name) => readTemplate(config.TEMPLATES_DIR, name),
+    async listTemplates(query) {
+      const [templates, settings] = await Promise.all([
+        listTemplates(config.TEMPLATES_DIR, {
+          query,
+          onInvalid: (name, error) => logger.warn('invalid workspace template', { name, error }),
+        }),
+        readDeploymentSettings(prisma),
+      ]);
+      return templates.filter((template) => templateAllowed(settings, template.name));
+    },
+    readTemplate: allowedTemplate,
+    embeddedWorkspaceIds: () => [...agents].flatMap(([id, entry]) => (entry.agent ? [id] : [])),
     createWorkspace,
     startWorkspace,
     stopWorkspace,

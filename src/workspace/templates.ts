@@ -52,7 +52,8 @@ export interface TemplateDetails extends TemplateSummary {
   startupTimeoutSeconds: number;
 }
 
-export type TemplateErrorCode = 'INVALID_NAME' | 'NOT_FOUND' | 'INVALID_TEMPLATE';
+/** NOT_ALLOWED: the deployment's template allowlist leaves it out (issue #13). */
+export type TemplateErrorCode = 'INVALID_NAME' | 'NOT_FOUND' | 'INVALID_TEMPLATE' | 'NOT_ALLOWED';
 
 /** An expected failure; the message is written to be shown to the model as it is. */
 export class TemplateError extends Error {

@@ -23,3 +23,7 @@ CREATE TABLE "user_settings" (
   CONSTRAINT "user_settings_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id")
     ON DELETE CASCADE ON UPDATE CASCADE
 );
+
+-- Explore subagents (spawn_explore_agent): read-only children offered only read_file, execute
+-- and process_output.
+ALTER TABLE "chats" ADD COLUMN "explore" BOOLEAN NOT NULL DEFAULT false;

@@ -26,6 +26,7 @@ describe('which chats get which tools (B17, B19, B20)', () => {
   it('gives a root chat in DEFAULT mode every tool', () => {
     expect(names('DEFAULT', false)).toEqual([
       'ask_user_question',
+      'close_agent',
       'create_workspace',
       'current_time',
       'edit_files',
@@ -38,7 +39,9 @@ describe('which chats get which tools (B17, B19, B20)', () => {
       'read_file',
       'read_template',
       'spawn_agent',
+      'spawn_explore_agent',
       'start_workspace',
+      'stop_workspace',
       'wait_agent',
       'write_file',
     ]);
@@ -47,14 +50,26 @@ describe('which chats get which tools (B17, B19, B20)', () => {
   it('gives PLAN mode only the read-only ones plus ask_user_question and propose_plan', () => {
     expect(names('PLAN', false)).toEqual([
       'ask_user_question',
+      'close_agent',
       'current_time',
       'list_templates',
       'process_output',
       'propose_plan',
       'read_file',
       'read_template',
+      'spawn_explore_agent',
       'wait_agent',
     ]);
+  });
+
+  it('gives explore subagents only read_file, execute and process_output (issue #13)', () => {
+    for (const mode of ['DEFAULT', 'PLAN'] as const) {
+      const offered = registry
+        .availableFor({ mode, isSubagent: true, explore: true })
+        .map((tool) => tool.name)
+        .sort();
+      expect(offered).toEqual(['execute', 'process_output', 'read_file']);
+    }
   });
 
   it('gives subagents no agent spawning, workspace creation or templates', () => {
