@@ -16,6 +16,8 @@ export interface TopicPayloads {
   daemonWake: { reason: string };
   /** A token was revoked or a user lost access: every replica closes the matching WebSockets. */
   accessEnded: AccessEndedSignal;
+  /** An admin changed an MCP server: every replica drops its cached list and the connection. */
+  mcpServersChanged: { serverId: string };
 }
 
 /** Which sockets to close: those of a token (by its stored SHA-256) and/or of a user. */
@@ -52,5 +54,9 @@ export const topics = {
   accessEnded: (): Topic<'accessEnded'> => ({
     name: 'accessEnded',
     channel: 'agentgraph:access:ended',
+  }),
+  mcpServersChanged: (): Topic<'mcpServersChanged'> => ({
+    name: 'mcpServersChanged',
+    channel: 'agentgraph:mcp:servers-changed',
   }),
 };

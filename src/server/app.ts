@@ -79,6 +79,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     };
     services = createServices(deps);
     workspaces = createWorkspaceManager(deps);
+    await services.mcpServers.start();
     if (config.BOOTSTRAP_ADMIN_TOKEN) {
       await services.users.bootstrapAdmin(config.BOOTSTRAP_ADMIN_TOKEN);
     } else if (!config.DATABASE_URL) {

@@ -13,20 +13,22 @@ import { GENERATED_TITLE, createGate, isTurn } from '../../support/llm.js';
  * speed. The budgets below are what the code needs today; raise one only with a reason.
  *
  * A trivial turn ("hi", one streamed answer, title generated), counted at the database driver:
- *   createChat (service): usage limit (2) + model config (1) + BEGIN, chat, message, COMMIT (4)
+ *   createChat (service): usage limit (1: the limit, and the spend only when one applies)
+ *     + model config (1) + BEGIN, chat, message, COMMIT (4)
  *   daemon: acquire (1, shared by a batch, with the first message id) + model config and
- *     provider (2) + history (1) + system prompt (1) + the step's message under the lease (1)
- *     + end of turn: BEGIN, lock, WAITING unless queued, COMMIT (4) + the title's write (1)
+ *     provider (2) + the chat's MCP servers (2: the enabled ones, the chat's choices) + history
+ *     (1) + system prompt (1) + the step's message under the lease (1) + end of turn: BEGIN,
+ *     lock, WAITING unless queued, COMMIT (4) + the title's write (1)
  */
-const CREATE_CHAT_STATEMENTS = 7;
+const CREATE_CHAT_STATEMENTS = 6;
 /** The wake-up createChat or sendMessage publishes itself. */
 const OWN_WAKE_UPS = 1;
 /**
- * sendMessage: access check (1) + usage limit (2) + BEGIN, lock, chat row, message, PENDING,
+ * sendMessage: access check (1) + usage limit (1) + BEGIN, lock, chat row, message, PENDING,
  * COMMIT (6).
  */
-const SEND_MESSAGE_STATEMENTS = 9;
-const TURN_STATEMENTS = 11;
+const SEND_MESSAGE_STATEMENTS = 8;
+const TURN_STATEMENTS = 13;
 
 /**
  * Counts daemon wake-ups while a turn is measured. On Postgres + Redis every test server shares
