@@ -20,7 +20,8 @@ export interface Logger {
 }
 
 export const REDACTED = '[redacted]';
-const SECRET_FIELD = /(api_?key|token|secret|password|authorization|cookie)/i;
+// custom_headers: an MCP server's custom headers (issue #12) are credentials too.
+const SECRET_FIELD = /(api_?key|token|secret|password|authorization|cookie|custom_?headers)/i;
 /** Deeper than this, values are summarised: a log line must stay bounded. */
 const MAX_DEPTH = 6;
 

@@ -25,8 +25,11 @@ export interface McpConnectionConfig {
   name: string;
   url: string;
   transport: 'STREAMABLE_HTTP' | 'SSE';
-  /** Decrypted authentication headers: never log them. */
-  headers: Record<string, string>;
+  /**
+   * Decrypted authentication headers: never log them (the name makes the logger redact them if
+   * a config is ever logged by mistake).
+   */
+  secretHeaders: Record<string, string>;
   /** Changes whenever the config does (its updatedAt), so a stale connection is replaced. */
   version: string;
 }
@@ -184,7 +187,7 @@ export class McpConnectionPool {
         error: error.message,
       });
     const url = new URL(config.url);
-    const requestInit = { headers: config.headers };
+    const requestInit = { headers: config.secretHeaders };
     const transport: Transport =
       config.transport === 'SSE'
         ? new SSEClientTransport(url, { requestInit })

@@ -63,16 +63,31 @@ export async function serversOfChat(
   prisma: PrismaClient,
   rootChatId: string,
 ): Promise<McpServer[]> {
-  const servers = await prisma.mcpServer.findMany({
+  const enabled = await prisma.mcpServer.findMany({
     where: { enabled: true },
-    include: { chatChoices: { where: { chatId: rootChatId }, select: { selected: true } } },
     orderBy: { name: 'asc' },
   });
-  return servers
-    .filter(
-      (server) =>
-        server.availability === 'FORCE_ON' ||
-        (server.chatChoices[0]?.selected ?? server.availability === 'DEFAULT_ON'),
-    )
-    .map(({ chatChoices: _choices, ...server }) => server);
+  return chatServersAmong(prisma, rootChatId, enabled);
+}
+
+/**
+ * The servers among `enabled` that a chat uses. Its choices are read only when one could matter:
+ * no enabled server, or only FORCE_ON ones, costs no statement.
+ */
+export async function chatServersAmong(
+  prisma: PrismaClient,
+  rootChatId: string,
+  enabled: readonly McpServer[],
+): Promise<McpServer[]> {
+  if (enabled.every((server) => server.availability === 'FORCE_ON')) return [...enabled];
+  const choices = await prisma.chatMcpServer.findMany({
+    where: { chatId: rootChatId, mcpServerId: { in: enabled.map((server) => server.id) } },
+    select: { mcpServerId: true, selected: true },
+  });
+  const chosen = new Map(choices.map((choice) => [choice.mcpServerId, choice.selected]));
+  return enabled.filter(
+    (server) =>
+      server.availability === 'FORCE_ON' ||
+      (chosen.get(server.id) ?? server.availability === 'DEFAULT_ON'),
+  );
 }

@@ -12,10 +12,11 @@ import type {
   Prisma,
 } from '../generated/prisma/client.js';
 import { blockedProviderUrlReason } from '../llm/network-policy.js';
+import { topics } from '../pubsub/index.js';
 import type { Tool } from '../tools/tool.js';
 import { requireAdmin } from '../users/service.js';
 import { McpConnectionPool, type McpConnectionConfig } from './pool.js';
-import { serversOfChat } from './selection.js';
+import { chatServersAmong, serversOfChat } from './selection.js';
 import { exposedToolName, isToolAllowed, toolsOfServer, type McpServerForTools } from './tools.js';
 import {
   apiKeyHeader,
@@ -80,12 +81,43 @@ export interface McpServerToolInfo {
 const AUTH_SCHEME = /^(bearer|basic|token)\s/i;
 
 export function createMcpServerService(
-  deps: Pick<Deps, 'prisma' | 'secretBox' | 'config' | 'logger'>,
+  deps: Pick<Deps, 'prisma' | 'secretBox' | 'config' | 'logger' | 'pubsub'>,
 ) {
-  const { prisma, secretBox, config, logger } = deps;
+  const { prisma, secretBox, config, logger, pubsub } = deps;
 
   const checkUrl = (url: string) =>
     config.ALLOW_PRIVATE_PROVIDER_URLS ? Promise.resolve(null) : blockedProviderUrlReason(url);
+
+  /**
+   * The enabled servers, read once and kept until an admin changes one (on any replica, through
+   * pub/sub; after a broker outage too): a turn then costs no statement for MCP unless the chat
+   * has servers it may deselect.
+   */
+  let enabledCache: Promise<McpServer[]> | null = null;
+  let unsubscribe: (() => Promise<void>) | null = null;
+  function enabledServers() {
+    if (!enabledCache) {
+      const servers = prisma.mcpServer.findMany({
+        where: { enabled: true },
+        orderBy: { name: 'asc' },
+      });
+      enabledCache = servers;
+      // A failed read is not kept.
+      servers.catch(() => {
+        if (enabledCache === servers) enabledCache = null;
+      });
+    }
+    return enabledCache;
+  }
+  function forget(serverId: string) {
+    enabledCache = null;
+    pool.drop(serverId);
+  }
+  /** After an admin's change: this replica at once, the others through pub/sub. */
+  async function changed(serverId: string) {
+    forget(serverId);
+    await pubsub.publish(topics.mcpServersChanged(), { serverId });
+  }
 
   const pool = new McpConnectionPool({
     logger,
@@ -193,7 +225,7 @@ export function createMcpServerService(
       name: server.name,
       url: server.url,
       transport: server.transport,
-      headers,
+      secretHeaders: headers,
       version: server.updatedAt.toISOString(),
     };
   }
@@ -245,6 +277,7 @@ export function createMcpServerService(
       const server = await withNameConflict(data.name, () =>
         prisma.mcpServer.create({ ...query, data }),
       );
+      await changed(server.id);
       logger.info('MCP server created', { mcpServer: data.name, by: viewer.username });
       return server;
     },
@@ -269,7 +302,7 @@ export function createMcpServerService(
       const server = await withNameConflict(input.name ?? undefined, () =>
         prisma.mcpServer.update({ ...query, where: { id: stored.id }, data }),
       );
-      pool.drop(stored.id);
+      await changed(stored.id);
       logger.info('MCP server updated', { mcpServer: stored.name, by: viewer.username });
       return server;
     },
@@ -281,7 +314,7 @@ export function createMcpServerService(
         ? await prisma.mcpServer.deleteMany({ where: { id } })
         : { count: 0 };
       if (count === 0) throw notFound('MCP server');
-      pool.drop(id);
+      await changed(id);
       logger.info('MCP server deleted', { mcpServerId: id, by: viewer.username });
       return true;
     },
@@ -322,7 +355,7 @@ export function createMcpServerService(
       if (chat.mode === 'PLAN') return [];
       let servers: McpServer[];
       try {
-        servers = await serversOfChat(prisma, chat.rootChatId);
+        servers = await chatServersAmong(prisma, chat.rootChatId, await enabledServers());
       } catch (error) {
         logger.warn('reading the chat’s MCP servers failed', { error });
         return [];
@@ -352,7 +385,20 @@ export function createMcpServerService(
       return perServer.flat();
     },
 
-    close: () => pool.close(),
+    /** Subscribes to admins' changes and reads the enabled servers once (at app start). */
+    async start() {
+      unsubscribe = await pubsub.subscribe(
+        topics.mcpServersChanged(),
+        ({ serverId }) => forget(serverId),
+        { onResume: () => (enabledCache = null) },
+      );
+      await enabledServers();
+    },
+
+    async close() {
+      await unsubscribe?.();
+      await pool.close();
+    },
   };
 }
 

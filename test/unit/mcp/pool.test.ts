@@ -44,7 +44,7 @@ describe('MCP connection pool', () => {
       name: 'test',
       url: server.url,
       transport: 'STREAMABLE_HTTP',
-      headers: { 'X-Test-Key': 'k-1' },
+      secretHeaders: { 'X-Test-Key': 'k-1' },
       version: 'v1',
     };
   });
@@ -101,7 +101,7 @@ describe('MCP connection pool', () => {
 
   it('reports a refused connection (wrong credentials) as an error', async () => {
     await expect(
-      pool.listTools({ ...config, id: 'server-2', headers: { 'X-Test-Key': 'wrong' } }),
+      pool.listTools({ ...config, id: 'server-2', secretHeaders: { 'X-Test-Key': 'wrong' } }),
     ).rejects.toThrow(/Cannot reach the server/);
   });
 });
@@ -130,6 +130,21 @@ describe('MCP results and names', () => {
       isError: true,
       result: { error: 'boom' },
     });
+  });
+
+  it('an MCP server row or connection config logged by mistake shows no secret', () => {
+    const lines: string[] = [];
+    const logger = createLogger(
+      'debug',
+      {},
+      { destination: { write: (line: string) => lines.push(line) } },
+    );
+    logger.warn('oops', {
+      input: { apiKey: 'k-secret', customHeaders: [{ name: 'X-A', value: 'h-secret' }] },
+      row: { apiKeyEncrypted: 'v1:a', customHeadersEncrypted: 'v1:b' },
+      config: { secretHeaders: { Authorization: 'Bearer k-secret' } },
+    });
+    expect(lines.join('')).not.toMatch(/k-secret|h-secret|v1:/);
   });
 
   it('names tools <server>__<tool>, made valid, within 64 characters', () => {
