@@ -49,6 +49,12 @@ export interface McpPoolOptions {
 export const DEFAULT_TOOL_LIST_TTL_MS = 60_000;
 /** A connection no turn used for this long is closed when the pool is next used. */
 export const IDLE_CLOSE_MS = 10 * 60_000;
+/**
+ * After a server could not be listed, turns leave it out for this long without trying again: a
+ * server that is down must not add its connect timeout to every turn. The admin's check
+ * (`refresh`) always tries.
+ */
+export const RETRY_AFTER_FAILURE_MS = 30_000;
 /** tools/list pages read at most; a server offering more tools than that is cut short. */
 const MAX_TOOL_PAGES = 20;
 const CLIENT_INFO = { name: 'agentgraph', version: '1.0.0' };
@@ -68,6 +74,8 @@ export class McpCallError extends Error {
 
 export class McpConnectionPool {
   private readonly connections = new Map<string, Connection>();
+  /** Server id → until when listing it is not tried again, and why it failed. */
+  private readonly failures = new Map<string, { until: number; message: string }>();
   private closed = false;
 
   constructor(private readonly options: McpPoolOptions) {}
@@ -77,6 +85,12 @@ export class McpConnectionPool {
     config: McpConnectionConfig,
     options: { signal?: AbortSignal; refresh?: boolean } = {},
   ): Promise<McpTool[]> {
+    const failure = this.failures.get(config.id);
+    if (!options.refresh && failure && failure.until > Date.now()) {
+      throw new McpCallError(
+        `${failure.message} (not retried before ${new Date(failure.until).toISOString()})`,
+      );
+    }
     const connection = this.connection(config);
     if (!options.refresh && connection.tools && connection.tools.expiresAt > Date.now()) {
       return connection.tools.list;
@@ -94,6 +108,7 @@ export class McpConnectionPool {
         cursor = result.nextCursor;
         if (!cursor) break;
       }
+      this.failures.delete(config.id);
       if (!connection.closed) {
         connection.tools = {
           list,
@@ -102,7 +117,20 @@ export class McpConnectionPool {
       }
       return list;
     } catch (error) {
-      throw this.failed(config, connection, error, this.options.connectTimeoutMs, options.signal);
+      const reported = this.failed(
+        config,
+        connection,
+        error,
+        this.options.connectTimeoutMs,
+        options.signal,
+      );
+      if (reported instanceof McpCallError && !options.signal?.aborted) {
+        this.failures.set(config.id, {
+          until: Date.now() + RETRY_AFTER_FAILURE_MS,
+          message: reported.message,
+        });
+      }
+      throw reported;
     }
   }
 
@@ -128,6 +156,7 @@ export class McpConnectionPool {
 
   /** Closes a server's connection now (its config changed or it was deleted). */
   drop(serverId: string) {
+    this.failures.delete(serverId);
     const connection = this.connections.get(serverId);
     if (connection) this.closeConnection(serverId, connection);
   }

@@ -99,6 +99,15 @@ describe('MCP connection pool', () => {
     expect(toToolOutcome(result).result).toEqual({ content: '2' });
   });
 
+  it('does not retry a server that could not be listed for a while, unless asked to', async () => {
+    const down = { ...config, id: 'server-down', url: 'http://127.0.0.1:1/mcp' };
+    await expect(pool.listTools(down)).rejects.toThrow(/Cannot reach the server/);
+    await expect(pool.listTools(down)).rejects.toThrow(/not retried before/);
+    await expect(pool.listTools(down, { refresh: true })).rejects.toThrow(
+      /Cannot reach the server/,
+    );
+  });
+
   it('reports a refused connection (wrong credentials) as an error', async () => {
     await expect(
       pool.listTools({ ...config, id: 'server-2', secretHeaders: { 'X-Test-Key': 'wrong' } }),
