@@ -271,7 +271,7 @@ export class McpConnectionPool {
     }
     this.closeConnection(config.id, connection);
     if (error instanceof McpCallError) return error;
-    return new McpCallError(`Cannot reach the server: ${describe(error)}`);
+    return new McpCallError(`Cannot reach the server: ${errorChain(error)}`);
   }
 
   private async closeConnection(serverId: string, connection: Connection) {
@@ -283,7 +283,7 @@ export class McpConnectionPool {
 }
 
 /** The message of an error and of its causes (fetch failures hide the reason in `cause`). */
-function describe(error: unknown): string {
+function errorChain(error: unknown): string {
   const messages: string[] = [];
   let current: unknown = error;
   for (let depth = 0; current instanceof Error && depth < 3; depth++) {

@@ -374,7 +374,7 @@ export function createMcpServerService(
             if (!signal?.aborted) {
               logger.warn('MCP server left out of the turn', {
                 mcpServer: server.name,
-                chatId: chat.rootChatId,
+                rootChatId: chat.rootChatId,
                 error: error instanceof Error ? error.message : String(error),
               });
             }
