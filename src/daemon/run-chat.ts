@@ -21,8 +21,8 @@ import {
   type TokenUsage,
 } from '../llm/index.js';
 import { topics } from '../pubsub/index.js';
-import { systemPromptFor } from '../settings/system-prompt.js';
-import { withUserCompactionThreshold } from '../settings/user-settings.js';
+import { turnSettingsFor } from '../settings/system-prompt.js';
+import { withCompactionThreshold } from '../settings/user-settings.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { Tool, ToolContext } from '../tools/tool.js';
 import type { TitleService } from '../chats/title-service.js';
@@ -116,22 +116,20 @@ export async function runChatTurn(
         .status({ id: chat.id, ownerId: chat.ownerId, status: 'RUNNING', lastError: null })
         .catch(() => undefined);
       // Independent reads, in parallel: the turn waits for the slowest, not for their sum.
-      const [resolvedModel, history, systemPrompt, instructions, mcpTools] = await Promise.all([
-        resolveChatModel(deps, chat.modelConfigId).then((model) =>
-          withUserCompactionThreshold(deps.prisma, chat.ownerId, model),
-        ),
+      const [resolvedModel, history, settings, instructions, mcpTools] = await Promise.all([
+        resolveChatModel(deps, chat.modelConfigId),
         loadHistory(env, chat.id),
-        systemPromptFor(deps.prisma, chat.ownerId),
+        turnSettingsFor(deps.prisma, chat.ownerId),
         env.instructionsFor?.(chat) ?? Promise.resolve([]),
         env.mcpToolsFor?.({ rootChatId: chat.rootId ?? chat.id, mode: chat.mode }, handle.signal) ??
           Promise.resolve([]),
       ]);
-      chatModel = resolvedModel;
+      chatModel = withCompactionThreshold(resolvedModel, settings.compactionThresholds);
       firstTurn = firstUserTurn(history);
       outcome = chatModel
         ? await runLoop(env, events, lease, chat, chatModel, handle, {
             messages: buildPrompt({
-              systemPrompt,
+              systemPrompt: settings.systemPrompt,
               instructions:
                 chat.mode === 'PLAN'
                   ? [...instructions, planModeInstruction(chat.id, chat.workspaceId !== null)]

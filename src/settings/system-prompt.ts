@@ -28,26 +28,55 @@ Safety:
 /** site_configs keys the effective prompt is built from (written by the settings services). */
 const BASE_KEY = 'system_prompt';
 const ADDITION_KEY = 'system_prompt_addition';
+/** Row names of the user's settings in turnSettingsFor's result (never site_configs keys). */
+const INSTRUCTIONS_ROW = 'user:instructions';
+const THRESHOLDS_ROW = 'user:compaction_thresholds';
+
+/** What a turn reads of the settings (issue #13), in one statement. */
+export interface TurnSettings {
+  systemPrompt: string;
+  /** The owner's compaction thresholds by model config id (their overrides). */
+  compactionThresholds: Record<string, number>;
+}
 
 /**
  * The system prompt a user's chat runs with (issue #13): the admin's prompt (else the built-in
  * default: `setSystemPrompt` replaces it), then the admin's additional text, then the owner's
- * personal instructions. Two reads, in parallel, per turn.
+ * personal instructions; and the owner's compaction overrides. One statement per turn, as the
+ * system prompt alone cost before (issue #9 counts them).
  */
+export async function turnSettingsFor(
+  prisma: Pick<PrismaClient, '$queryRaw'>,
+  ownerId: string,
+): Promise<TurnSettings> {
+  const rows = await prisma.$queryRaw<{ key: string; value: string }[]>`
+    SELECT key, value FROM site_configs WHERE key IN (${BASE_KEY}, ${ADDITION_KEY})
+    UNION ALL
+    SELECT ${INSTRUCTIONS_ROW}, instructions FROM user_settings WHERE user_id = ${ownerId}::uuid
+    UNION ALL
+    SELECT ${THRESHOLDS_ROW}, compaction_thresholds::text FROM user_settings
+    WHERE user_id = ${ownerId}::uuid`;
+  const stored = new Map(rows.map((row) => [row.key, row.value]));
+  const thresholds = JSON.parse(stored.get(THRESHOLDS_ROW) ?? '{}') as unknown;
+  return {
+    systemPrompt: composeSystemPrompt({
+      base: stored.get(BASE_KEY) ?? DEFAULT_SYSTEM_PROMPT,
+      addition: stored.get(ADDITION_KEY) ?? '',
+      personalInstructions: stored.get(INSTRUCTIONS_ROW) ?? '',
+    }),
+    compactionThresholds:
+      thresholds && typeof thresholds === 'object' && !Array.isArray(thresholds)
+        ? (thresholds as Record<string, number>)
+        : {},
+  };
+}
+
+/** The system prompt alone (see turnSettingsFor). */
 export async function systemPromptFor(
-  prisma: Pick<PrismaClient, 'siteConfig' | 'userSettings'>,
+  prisma: Pick<PrismaClient, '$queryRaw'>,
   ownerId: string,
 ): Promise<string> {
-  const [rows, personal] = await Promise.all([
-    prisma.siteConfig.findMany({ where: { key: { in: [BASE_KEY, ADDITION_KEY] } } }),
-    prisma.userSettings.findUnique({ where: { userId: ownerId }, select: { instructions: true } }),
-  ]);
-  const stored = new Map(rows.map((row) => [row.key, row.value]));
-  return composeSystemPrompt({
-    base: stored.get(BASE_KEY) ?? DEFAULT_SYSTEM_PROMPT,
-    addition: stored.get(ADDITION_KEY) ?? '',
-    personalInstructions: personal?.instructions ?? '',
-  });
+  return (await turnSettingsFor(prisma, ownerId)).systemPrompt;
 }
 
 export function composeSystemPrompt(parts: {

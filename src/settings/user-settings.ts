@@ -54,19 +54,27 @@ export async function personalInstructions(prisma: PrismaClient, userId: string)
  * The chat's model with the owner's compaction threshold when they set one for its model config
  * (precedence: the user's override, then the model config's threshold).
  */
+export function withCompactionThreshold(
+  chatModel: ChatModel | null,
+  thresholds: Record<string, number>,
+): ChatModel | null {
+  if (!chatModel) return chatModel;
+  const override = thresholds[chatModel.settings.modelConfigId];
+  if (override === undefined) return chatModel;
+  return { ...chatModel, settings: { ...chatModel.settings, compressionThreshold: override } };
+}
+
+/** withCompactionThreshold with the user's overrides read now. */
 export async function withUserCompactionThreshold(
   prisma: PrismaClient,
   userId: string,
   chatModel: ChatModel | null,
 ): Promise<ChatModel | null> {
-  if (!chatModel) return chatModel;
   const row = await prisma.userSettings.findUnique({
     where: { userId },
     select: { compactionThresholds: true },
   });
-  const override = thresholdsOf(row?.compactionThresholds)[chatModel.settings.modelConfigId];
-  if (override === undefined) return chatModel;
-  return { ...chatModel, settings: { ...chatModel.settings, compressionThreshold: override } };
+  return withCompactionThreshold(chatModel, thresholdsOf(row?.compactionThresholds));
 }
 
 export function createUserSettingsService({ prisma }: Pick<Deps, 'prisma'>) {

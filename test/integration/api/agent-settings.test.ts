@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatModel } from '../../../src/chats/chat-model.js';
 import { DEFAULT_SYSTEM_PROMPT, systemPromptFor } from '../../../src/settings/system-prompt.js';
+import { withUserCompactionThreshold } from '../../../src/settings/user-settings.js';
 import type { TestClient } from '../../support/client.js';
 import { createModelConfig } from '../../support/fixtures.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
@@ -130,6 +132,23 @@ describe('agent settings', () => {
     expect(await other.client.query(VIEWER_GET)).toEqual({
       viewerSettings: { instructions: '', compactionThresholds: [] },
     });
+    // The user's override wins over the model config's threshold, for that model config only.
+    const chatModel = (id: string) =>
+      ({ settings: { modelConfigId: id, compressionThreshold: 70 }, model: {} }) as ChatModel;
+    const prisma = server.app.deps.prisma;
+    expect(
+      (await withUserCompactionThreshold(prisma, member.id, chatModel(modelConfigId)))?.settings
+        .compressionThreshold,
+    ).toBe(40);
+    expect(
+      (await withUserCompactionThreshold(prisma, other.id, chatModel(modelConfigId)))?.settings
+        .compressionThreshold,
+    ).toBe(70);
+    const otherConfig = (await createModelConfig(server)).modelConfigId;
+    expect(
+      (await withUserCompactionThreshold(prisma, member.id, chatModel(otherConfig)))?.settings
+        .compressionThreshold,
+    ).toBe(70);
     // A null threshold removes the override.
     const removed = await member.client.query<{
       updateViewerSettings: { compactionThresholds: unknown[] };

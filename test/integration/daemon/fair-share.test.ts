@@ -61,6 +61,20 @@ describe('fair-share scheduling', () => {
       id: b.id,
     });
     expect(position.chat.queuePosition).toBe(0);
+    // The StatusEvent carries it too (here the subscription's snapshot).
+    const events = userB.client.subscribe<{
+      chatEvents: { __typename: string; status?: string; queuePosition?: number | null };
+    }>(
+      `subscription ($chatId: ID!) { chatEvents(chatId: $chatId) {
+        __typename ... on StatusEvent { status queuePosition } } }`,
+      { chatId: b.id },
+    );
+    try {
+      const snapshot = await events.next((e) => e.chatEvents.__typename === 'StatusEvent');
+      expect(snapshot.chatEvents).toMatchObject({ status: 'PENDING', queuePosition: 0 });
+    } finally {
+      await events.close();
+    }
 
     let ticks = 0;
     let acquired: string[] = [];
