@@ -8,11 +8,15 @@ import { createUsageService } from './usage/service.js';
 import { createChatService } from './chats/service.js';
 import { createTitleService } from './chats/title-service.js';
 import { createPlanService } from './chats/plan-service.js';
+import { createRewindService } from './chats/rewind-service.js';
+import { createGitChangesService } from './workspace/git-changes-service.js';
+import type { WorkspaceManager } from './workspace/service.js';
 import { createMcpServerService } from './mcp/service.js';
 
 /** Domain services, built once per process; resolvers and the daemon call the same ones. */
-export function createServices(deps: Deps) {
+export function createServices(deps: Deps, resources: { workspaces: WorkspaceManager }) {
   const usage = createUsageService(deps);
+  const gitChanges = createGitChangesService(deps, resources.workspaces);
   const chats = createChatService(deps, {
     assertWithinUsageLimit: (userId) => usage.assertWithinUsageLimit(userId),
   });
@@ -29,6 +33,9 @@ export function createServices(deps: Deps) {
       assertWithinUsageLimit: (userId) => usage.assertWithinUsageLimit(userId),
     }),
     titles: createTitleService(deps),
+    /** The files-changed view and checkpoints / undo (issue #11). */
+    gitChanges,
+    rewind: createRewindService(deps, { workspaces: resources.workspaces, gitChanges }),
     /** Holds this replica's MCP connections: the app closes them at stop. */
     mcpServers: createMcpServerService(deps),
   };

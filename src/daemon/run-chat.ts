@@ -50,6 +50,10 @@ export interface TurnEnvironment {
     parentId: string | null;
   }) => Promise<string[]>;
   compaction?: CompactionHook;
+  /** Before the loop, in parallel with the prompt's reads: the workspace checkpoint (issue #11). */
+  beforeTurn?: (chat: { id: string; rootId: string | null }) => Promise<void>;
+  /** After each tool call, e.g. to tell chatGitChanges subscribers to rescan. Must not throw. */
+  afterTool?: (chat: { id: string; rootId: string | null }, toolName: string) => void;
   /**
    * A turn's own tools beyond `tools`: the chat's MCP servers' tools (issue #12). Must not throw:
    * a server that cannot be reached is left out of the turn.
@@ -123,6 +127,7 @@ export async function runChatTurn(
         env.instructionsFor?.(chat) ?? Promise.resolve([]),
         env.mcpToolsFor?.({ rootChatId: chat.rootId ?? chat.id, mode: chat.mode }, handle.signal) ??
           Promise.resolve([]),
+        env.beforeTurn?.(chat),
       ]);
       chatModel = withCompactionThreshold(resolvedModel, settings.compactionThresholds);
       firstTurn = firstUserTurn(history);
@@ -272,8 +277,11 @@ async function runLoop(
       );
       await publishMessages(rows);
     },
-    executeTool: (name, args, signal) =>
-      tools.execute(name, args, { ...toolContext, signal }, logger),
+    executeTool: async (name, args, signal) => {
+      const outcome = await tools.execute(name, args, { ...toolContext, signal }, logger);
+      env.afterTool?.(chat, name);
+      return outcome;
+    },
     onRetry: async (retry) => {
       await handle.confirmLease?.();
       await events.retry(chat.id, retry);

@@ -13,6 +13,7 @@ import './types/chats.js';
 import './types/mcp-servers.js';
 import './types/chat-events.js';
 import './types/plan-mode.js';
+import './types/git-changes.js';
 
 /** Imports every type family (each registers itself on the builder) and builds the schema. */
 export function buildSchema() {

@@ -18,6 +18,8 @@ export interface TopicPayloads {
   accessEnded: AccessEndedSignal;
   /** An admin changed an MCP server: every replica drops its cached list and the connection. */
   mcpServersChanged: { serverId: string };
+  /** A root chat's workspace may have changed (a tool wrote or ran, a rewind, a refresh). */
+  gitChanges: { reason: string };
 }
 
 /** Which sockets to close: those of a token (by its stored SHA-256) and/or of a user. */
@@ -58,5 +60,9 @@ export const topics = {
   mcpServersChanged: (): Topic<'mcpServersChanged'> => ({
     name: 'mcpServersChanged',
     channel: 'agentgraph:mcp:servers-changed',
+  }),
+  gitChanges: (rootChatId: string): Topic<'gitChanges'> => ({
+    name: 'gitChanges',
+    channel: `agentgraph:chat:${rootChatId}:git`,
   }),
 };

@@ -21,6 +21,7 @@ import { createCompactor } from '../daemon/compactor.js';
 import { createToolRegistry } from '../tools/index.js';
 import { createWorkspaceInstructions } from '../workspace/instructions.js';
 import { createWorkspaceManager, type WorkspaceManager } from '../workspace/service.js';
+import { CHANGING_TOOLS } from '../workspace/git-changes-service.js';
 import { createMaintenance, type Maintenance } from '../maintenance/maintenance.js';
 
 /** B3: a SIGTERM must end the process within 10 s; leave headroom for the exit itself. */
@@ -77,8 +78,8 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       logger,
       sessions,
     };
-    services = createServices(deps);
     workspaces = createWorkspaceManager(deps);
+    services = createServices(deps, { workspaces });
     await services.mcpServers.start();
     if (config.BOOTSTRAP_ADMIN_TOKEN) {
       await services.users.bootstrapAdmin(config.BOOTSTRAP_ADMIN_TOKEN);
@@ -167,6 +168,12 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
           titles: appServices.titles,
           maxSteps: config.CHAT_MAX_STEPS,
           compaction: createCompactor(appDeps),
+          beforeTurn: (chat) => appServices.rewind.beforeTurn(chat),
+          afterTool: (chat, toolName) => {
+            if (CHANGING_TOOLS.has(toolName)) {
+              void appServices.gitChanges.changed(chat.rootId ?? chat.id, toolName);
+            }
+          },
         },
         {
           workerId: config.WORKER_ID,

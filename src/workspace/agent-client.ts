@@ -19,7 +19,15 @@ import {
   type WriteFileRequest,
   type WriteFileResponse,
 } from './agent/protocol.js';
+import type {
+  CreateCheckpointResponse,
+  GitChangesRequest,
+  GitChangesResponse,
+  RestoreCheckpointRequest,
+  RestoreCheckpointResponse,
+} from './agent/git-protocol.js';
 
+export type * from './agent/git-protocol.js';
 export type {
   AgentErrorCode,
   DirectoryEntry,
@@ -153,6 +161,24 @@ export class WorkspaceAgentClient {
     options?: CallOptions,
   ): Promise<SignalProcessResponse> {
     return this.call('POST', `/processes/${encodeURIComponent(id)}/signal`, { signal }, options);
+  }
+
+  /** The workspace's git changes (issue #11): the root's repository and those of `paths`. */
+  gitChanges(request: GitChangesRequest, options?: CallOptions): Promise<GitChangesResponse> {
+    return this.call('POST', '/git/changes', request, options);
+  }
+
+  /** Records the workspace's files in the agent's own checkpoint repository. */
+  createCheckpoint(options?: CallOptions): Promise<CreateCheckpointResponse> {
+    return this.call('POST', '/checkpoints/create', {}, options);
+  }
+
+  /** Puts the workspace's files back as they were at a checkpoint. */
+  restoreCheckpoint(
+    request: RestoreCheckpointRequest,
+    options?: CallOptions,
+  ): Promise<RestoreCheckpointResponse> {
+    return this.call('POST', '/checkpoints/restore', request, options);
   }
 
   private async call<T>(

@@ -11,7 +11,7 @@ import type { Workspace } from './paths.js';
 
 /** Most touched paths one scan looks at. */
 const MAX_TOUCHED_PATHS = 200;
-/** At most one scan per second per workspace (issue #11): a burst gets the last answer. */
+/** At most one scan per second per workspace (issue #11). */
 export const MIN_SCAN_INTERVAL_MS = 1_000;
 
 export const gitChangesSchema = z.strictObject({
@@ -29,7 +29,10 @@ export const restoreCheckpointSchema = z.strictObject({
  * runs beside a snapshot of the same work tree.
  */
 export function createGitHandlers(workspace: Workspace, stateDir: string) {
-  let lastScan: { key: string; at: number; result: Promise<GitChangesResponse> } | null = null;
+  // Scans start at least MIN_SCAN_INTERVAL_MS apart; a request for the same paths while one is
+  // waiting or running shares it. A later scan is delayed, never answered with an older one.
+  let lastScanAt = 0;
+  let upcoming: { key: string; result: Promise<GitChangesResponse> } | null = null;
   let checkpointQueue: Promise<unknown> = Promise.resolve();
   const serialised = <T>(work: () => Promise<T>): Promise<T> => {
     const run = checkpointQueue.then(work, work);
@@ -41,15 +44,14 @@ export function createGitHandlers(workspace: Workspace, stateDir: string) {
     changes(body: z.output<typeof gitChangesSchema>): Promise<GitChangesResponse> {
       const paths = [...new Set(body.paths)].sort();
       const key = JSON.stringify(paths);
-      const now = Date.now();
-      if (lastScan && lastScan.key === key && now - lastScan.at < MIN_SCAN_INTERVAL_MS) {
-        return lastScan.result;
-      }
-      const result = scanGitChanges(workspace, paths);
-      lastScan = { key, at: now, result };
-      result.catch(() => {
-        if (lastScan?.result === result) lastScan = null;
+      if (upcoming && upcoming.key === key) return upcoming.result;
+      const delay = Math.max(0, lastScanAt + MIN_SCAN_INTERVAL_MS - Date.now());
+      lastScanAt = Date.now() + delay;
+      const result = new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => {
+        if (upcoming?.result === result) upcoming = null; // running: a new request scans again
+        return scanGitChanges(workspace, paths);
       });
+      upcoming = { key, result };
       return result;
     },
     createCheckpoint(): Promise<CreateCheckpointResponse> {
@@ -58,8 +60,6 @@ export function createGitHandlers(workspace: Workspace, stateDir: string) {
     restoreCheckpoint(
       body: z.output<typeof restoreCheckpointSchema>,
     ): Promise<RestoreCheckpointResponse> {
-      // The next scan must see the restored files.
-      lastScan = null;
       return serialised(() => restoreCheckpoint(workspace, stateDir, body.commit, body.keep));
     },
   };
