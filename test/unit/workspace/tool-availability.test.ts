@@ -47,11 +47,15 @@ describe('which chats get which tools (B17, B19, B20)', () => {
     ]);
   });
 
-  it('gives PLAN mode only the read-only ones plus ask_user_question and propose_plan', () => {
+  it('gives PLAN mode the read-only ones, the planning tools, execute and the plan file writers', () => {
+    // B20 as the seeds run it (issue #11): write_file / edit_files are refused at execution for
+    // any path but the plan file; nothing that changes a workspace or spawns a writer is offered.
     expect(names('PLAN', false)).toEqual([
       'ask_user_question',
       'close_agent',
       'current_time',
+      'edit_files',
+      'execute',
       'list_templates',
       'process_output',
       'propose_plan',
@@ -59,6 +63,7 @@ describe('which chats get which tools (B17, B19, B20)', () => {
       'read_template',
       'spawn_explore_agent',
       'wait_agent',
+      'write_file',
     ]);
   });
 
@@ -87,9 +92,12 @@ describe('which chats get which tools (B17, B19, B20)', () => {
     expect(names('PLAN', true)).toEqual([
       'ask_user_question',
       'current_time',
+      'edit_files',
+      'execute',
       'process_output',
       'propose_plan',
       'read_file',
+      'write_file',
     ]);
   });
 
