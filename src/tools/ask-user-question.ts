@@ -9,10 +9,15 @@ const argsSchema = z.strictObject({
   questions: z
     .array(
       z.strictObject({
-        header: z.string().min(1).describe('A short label (a few words).'),
-        question: z.string().min(1).describe('The full question.'),
+        header: z.string().trim().min(1).describe('A short label (a few words).'),
+        question: z.string().trim().min(1).describe('The full question.'),
         options: z
-          .array(z.strictObject({ label: z.string().min(1), description: z.string() }))
+          .array(
+            z.strictObject({
+              label: z.string().trim().min(1),
+              description: z.string(),
+            }),
+          )
           .min(MIN_OPTIONS)
           .max(MAX_OPTIONS),
       }),
@@ -21,8 +26,8 @@ const argsSchema = z.strictObject({
 });
 
 /**
- * ask_user_question (B20): structured clarification questions. The tool validates and echoes them
- * (clients render them from the ToolCallPart); the user's answer arrives as their next message.
+ * ask_user_question (B20): structured clarification questions. A valid call ends the turn: the
+ * chat WAITs with the questions on Chat.pendingQuestion until answerQuestion or any message.
  */
 export function createAskUserQuestionTool() {
   return defineTool({
@@ -30,13 +35,16 @@ export function createAskUserQuestionTool() {
     description:
       'Ask the user one or more structured clarification questions instead of listing open ' +
       'questions in prose. Each question has a short header, the question, and 2-4 answer ' +
-      'options (no "Other" option: the user can always answer freely). After asking, end your ' +
-      "turn: the answer comes as the user's next message.",
+      'options (no "Other" option: the user can always answer freely). Your turn ends when the ' +
+      "questions are asked: the answers come as the user's next message.",
     schema: argsSchema,
     readOnly: true,
     planTool: true,
     async execute({ questions }) {
-      return ok({ questions, awaiting_answer: true });
+      return {
+        ...ok({ questions, awaiting_answer: true }),
+        endsTurn: { kind: 'question', questions },
+      };
     },
   });
 }
