@@ -21,6 +21,8 @@ export interface StreamBuffer {
 export const MAX_BUFFERED_PARTS = 10_000;
 /** A crashed worker never clears its buffer; Redis forgets it after this. */
 const REDIS_BUFFER_TTL_SECONDS = 3_600;
+/** A step streaming for longer than the TTL keeps its buffer: the TTL is renewed this often. */
+const TTL_REFRESH_PARTS = 1_000;
 
 export function createMemoryStreamBuffer(
   publish: (chatId: string, event: PartEvent) => Promise<void>,
@@ -53,17 +55,20 @@ export function createRedisStreamBuffer(
     async publish(chatId, event) {
       const json = JSON.stringify(event);
       const list = key(chatId);
-      // Four plain commands, not a MULTI: ioredis auto-pipelining (src/pubsub/redis.ts) sends
-      // them, and those of every other chat publishing in the same tick, in one socket write,
-      // where a MULTI block is always a write of its own (six commands). Redis runs one
-      // connection's commands in order, so the PUBLISH still comes after the RPUSH: a subscriber
-      // that sees the part and then reads the buffer finds it there (B13).
-      await Promise.all([
-        redis.rpush(list, json),
-        redis.ltrim(list, -MAX_BUFFERED_PARTS, -1),
-        redis.expire(list, REDIS_BUFFER_TTL_SECONDS),
-        redis.publish(channel(chatId), json),
-      ]);
+      // Plain commands, not a MULTI: ioredis auto-pipelining (src/pubsub/redis.ts) sends them,
+      // and those of every other chat publishing in the same tick, in one socket write, where a
+      // MULTI block is always a write of its own. Redis runs one connection's commands in order,
+      // so the PUBLISH still comes after the RPUSH: a subscriber that sees the part and then
+      // reads the buffer finds it there (B13). The TTL is set with a message's first part
+      // (the buffer is cleared after every step) and refreshed every TTL_REFRESH_PARTS parts;
+      // the list is trimmed only once it is past its cap: two commands per part, not four.
+      // (Issued in this order: an EXPIRE before the RPUSH that creates the list does nothing.)
+      const pushed = redis.rpush(list, json);
+      const published = redis.publish(channel(chatId), json);
+      const expired = event.seq === 0 ? redis.expire(list, REDIS_BUFFER_TTL_SECONDS) : 0;
+      const [length] = await Promise.all([pushed, published, expired]);
+      if (length > MAX_BUFFERED_PARTS) await redis.ltrim(list, -MAX_BUFFERED_PARTS, -1);
+      if (length % TTL_REFRESH_PARTS === 0) await redis.expire(list, REDIS_BUFFER_TTL_SECONDS);
     },
     async read(chatId) {
       const raw = await redis.lrange(key(chatId), 0, -1);
