@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { offeredInPlanMode, planModeViolation } from './plan-mode.js';
 import { EXPLORE_TOOLS } from './spawn-explore-agent.js';
 import { fail, toToolSpec, type Tool, type ToolContext, type ToolOutcome } from './tool.js';
 
@@ -37,7 +38,7 @@ export class ToolRegistry {
   availableFor(context: Pick<ToolContext, 'mode' | 'isSubagent' | 'explore'>): Tool[] {
     return [...this.tools.values()].filter(
       (tool) =>
-        (context.mode !== 'PLAN' || tool.readOnly || tool.planTool) &&
+        (context.mode !== 'PLAN' || offeredInPlanMode(tool)) &&
         !(context.isSubagent && tool.rootOnly) &&
         (context.explore !== true || EXPLORE_TOOLS.has(tool.name)),
     );
@@ -65,6 +66,8 @@ export class ToolRegistry {
       return fail('Tool arguments must be a JSON object');
     }
     try {
+      const refused = planModeViolation(name, args as Record<string, unknown>, context);
+      if (refused) return fail(refused);
       const parsed = tool.parse(args as Record<string, unknown>);
       if (parsed.error) return parsed.error;
       return await tool.execute(parsed.data, context);
