@@ -47,7 +47,10 @@ export const ChatStatusEnum = builder.enumType('ChatStatus', {
 export const ChatModeEnum = builder.enumType('ChatMode', {
   values: {
     DEFAULT: { description: 'All tools allowed.' },
-    PLAN: { description: 'Read-only tools plus ask_user_question and propose_plan.' },
+    PLAN: {
+      description:
+        'Explore and plan: read-only tools, execute, the plan file, ask_user_question and propose_plan.',
+    },
   } as const,
 });
 
