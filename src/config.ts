@@ -29,6 +29,10 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   /** Encrypts provider API keys. Generated under DATA_DIR in embedded mode; required otherwise. */
   SECRET_KEY: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. Default: open. */
+  METRICS_TOKEN: optionalString.pipe(
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
   /** When set and no user exists, creates user `admin` (ADMIN) whose API token is this value. */
   BOOTSTRAP_ADMIN_TOKEN: optionalString.pipe(
     z.string().min(16, 'must be at least 16 characters').optional(),

@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { SecretBox } from './crypto/secret-box.js';
 import type { PrismaClient } from './db/client.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics/metrics.js';
 import type { PubSub } from './pubsub/index.js';
 import type { SessionControl } from './server/sessions.js';
 
@@ -17,6 +18,8 @@ export interface Deps {
    * server (app.ts); absent where no sockets exist (scripts, daemon-only tests).
    */
   sessions?: SessionControl;
+  /** This app's Prometheus metrics (GET /metrics). Absent in scripts and tests without a server. */
+  metrics?: Metrics;
 }
 
 export interface Viewer {

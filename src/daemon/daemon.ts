@@ -89,6 +89,7 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
 
   function stopTurn(turn: RunningTurn, reason: StopReason) {
     if (turn.controller.signal.aborted) return;
+    if (reason === 'lost') env.deps.metrics?.leaseLosses.inc();
     turn.reason = reason;
     turn.controller.abort(new Error(`turn stopped: ${reason}`));
   }
@@ -174,6 +175,7 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
         // Cleared before the statement: a wake-up during it sets it again and is not lost.
         maybePending = false;
         const acquired = await acquireChats(prisma, workerId, capacity);
+        env.deps.metrics?.acquireDuration.observe((performance.now() - askedAt) / 1000);
         if (stopping) {
           // Acquired while stop() began: hand them straight back (the phantom-acquire bug). Only
           // these: the turns already running persist what they produced and hand back their own.

@@ -58,7 +58,12 @@ export interface LoopCallbacks {
   /** Persists a step's tool results, in call order. Throws when the chat is no longer ours. */
   persistToolResults(results: ToolResultRecord[]): Promise<void>;
   executeTool(name: string, args: unknown, signal: AbortSignal): Promise<ToolOutcome>;
-  onRetry(retry: { attempt: number; delayMs: number; error: string }): Promise<void>;
+  onRetry(retry: {
+    attempt: number;
+    delayMs: number;
+    error: string;
+    status?: number;
+  }): Promise<void>;
   /**
    * After each persisted step: may replace the prompt with a compacted one (B21). Returning null
    * keeps it.
@@ -84,7 +89,7 @@ export type LoopOutcome =
   | { kind: 'completed'; steps: number; endedBy?: TurnEnd }
   | { kind: 'step-cap'; steps: number }
   | { kind: 'interrupted'; steps: number }
-  | { kind: 'error'; steps: number; message: string };
+  | { kind: 'error'; steps: number; message: string; status?: number };
 
 /** Accumulates one step's stream into parts, and numbers the parts it publishes. */
 class StepState {
@@ -174,10 +179,20 @@ export async function runAgentLoop(
         }
         const providerError = toProviderError(error);
         if (!shouldRetry(providerError, attempt, policy)) {
-          return { kind: 'error', steps: step, message: providerError.message };
+          return {
+            kind: 'error',
+            steps: step,
+            message: providerError.message,
+            status: providerError.status,
+          };
         }
         const delayMs = retryDelayMs(providerError, attempt, policy);
-        await callbacks.onRetry({ attempt, delayMs, error: providerError.message });
+        await callbacks.onRetry({
+          attempt,
+          delayMs,
+          error: providerError.message,
+          status: providerError.status,
+        });
         try {
           await sleep(delayMs, signal);
         } catch {

@@ -20,6 +20,7 @@ import {
   type RetryPolicy,
   type TokenUsage,
 } from '../llm/index.js';
+import { providerErrorKind, recordStepUsage, timedToolCall } from '../metrics/metrics.js';
 import { topics } from '../pubsub/index.js';
 import { turnSettingsFor } from '../settings/system-prompt.js';
 import { withCompactionThreshold } from '../settings/user-settings.js';
@@ -99,6 +100,7 @@ export async function runChatTurn(
   const lease: Lease = acquired;
   const chat = acquired.chat;
   const log = logger.child({ chatId: lease.chatId, epoch: lease.epoch });
+  const endTurnTimer = deps.metrics?.turnDuration.startTimer();
   let outcome: LoopOutcome | { kind: 'no-model' } | { kind: 'paused-before-start' };
   let chatModel: ChatModel | null = null;
   let firstTurn: { userText: string } | null = null;
@@ -155,6 +157,8 @@ export async function runChatTurn(
     outcome = { kind: 'error', steps: 0, message: 'Internal error while running the turn' };
   }
 
+  // Before the final status is published, so a client that saw it also sees the turn counted.
+  endTurnTimer?.({ outcome: outcome.kind });
   const finished = await finishTurn(env, events, lease, outcome, handle.stopReason()).catch(
     (error: unknown) => {
       if (!(error instanceof LeaseLostError)) log.error('finishing the turn failed', { error });
@@ -218,6 +222,9 @@ async function runLoop(
   };
   const { settings } = chatModel;
   let preReserved = start.firstMessageId;
+  const { metrics } = env.deps;
+  const endFirstTokenTimer = metrics?.timeToFirstToken.startTimer({ model: settings.model });
+  let firstPartSeen = false;
 
   const publishMessages = async (rows: ChatMessage[]) => {
     for (const row of rows) await events.message(row);
@@ -243,11 +250,16 @@ async function runLoop(
         part,
         seq,
       };
+      if (!firstPartSeen) {
+        firstPartSeen = true;
+        endFirstTokenTimer?.();
+      }
       // A worker that lost the chat (it was paused past stale-after) must not stream into it.
       await handle.confirmLease?.();
       await pubsub.streamBuffer.publish(chat.id, event);
     },
     async persistStep(step) {
+      const costMicros = computeCostMicros(step.usage, settings.prices);
       const rows = await insertMessagesUnderLease(prisma, lease, [
         turnMessage({
           id: BigInt(step.messageId),
@@ -255,9 +267,10 @@ async function runLoop(
           parts: step.parts,
           modelConfigId: settings.modelConfigId,
           usage: step.usage,
-          costMicros: computeCostMicros(step.usage, settings.prices),
+          costMicros,
         }),
       ]);
+      recordStepUsage(metrics, settings.model, step.usage, costMicros);
       await publishMessages(rows);
     },
     async persistToolResults(results) {
@@ -278,11 +291,14 @@ async function runLoop(
       await publishMessages(rows);
     },
     executeTool: async (name, args, signal) => {
-      const outcome = await tools.execute(name, args, { ...toolContext, signal }, logger);
+      const outcome = await timedToolCall(metrics, name, () =>
+        tools.execute(name, args, { ...toolContext, signal }, logger),
+      );
       env.afterTool?.(chat, name);
       return outcome;
     },
-    onRetry: async (retry) => {
+    onRetry: async ({ status, ...retry }) => {
+      metrics?.providerRetries.inc({ kind: providerErrorKind(status) });
       await handle.confirmLease?.();
       await events.retry(chat.id, retry);
     },
@@ -303,7 +319,7 @@ async function runLoop(
     ),
   };
 
-  return runAgentLoop(
+  const outcome = await runAgentLoop(
     {
       model: chatModel.model,
       tools: tools.specsFor(toolContext),
@@ -315,6 +331,9 @@ async function runLoop(
     },
     callbacks,
   );
+  if (outcome.kind === 'error')
+    metrics?.providerErrors.inc({ kind: providerErrorKind(outcome.status) });
+  return outcome;
 }
 
 interface NewMessage {

@@ -56,7 +56,16 @@ export class RedisUnavailableError extends Error {
   override name = 'RedisUnavailableError';
 }
 
-export async function createRedisPubSub(url: string, logger?: Logger): Promise<PubSub> {
+export interface RedisPubSubHooks {
+  /** Called for every write dropped because Redis failed (`what`: e.g. "publish chatEvents"). */
+  onDroppedWrite?(what: string): void;
+}
+
+export async function createRedisPubSub(
+  url: string,
+  logger?: Logger,
+  hooks: RedisPubSubHooks = {},
+): Promise<PubSub> {
   const options: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -149,6 +158,7 @@ export async function createRedisPubSub(url: string, logger?: Logger): Promise<P
     try {
       await work();
     } catch (error) {
+      hooks.onDroppedWrite?.(what);
       if (health.publishWarned) return;
       health.publishWarned = true;
       log?.warn('Redis unavailable: dropping pub/sub writes until it is back', {

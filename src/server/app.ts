@@ -7,9 +7,11 @@ import { resolveSecretKey } from '../crypto/secret-key.js';
 import { openDatabase, type Database } from '../db/client.js';
 import type { Deps } from '../deps.js';
 import { createLogger, type Logger } from '../logger.js';
+import { createMetrics } from '../metrics/metrics.js';
 import { openPubSub, type PubSub } from '../pubsub/index.js';
 import { createServices, type Services } from '../services.js';
 import { requireViewer } from './auth.js';
+import { serveMetrics } from './metrics-route.js';
 import { createGraphQLHandler, GRAPHQL_PATH } from './graphql-handler.js';
 import { serveGraphQLOverWebSocket } from './websocket.js';
 import { refuseUnboundedBody } from './http-limits.js';
@@ -47,6 +49,7 @@ export interface App {
 
 export function buildApp(config: Config, options: { logger?: Logger } = {}): App {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const metrics = createMetrics();
   let database: Database | undefined;
   let pubsub: PubSub | undefined;
   let deps: Deps | undefined;
@@ -66,7 +69,9 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       databaseUrl: config.DATABASE_URL,
       pgliteDataDir: `${config.DATA_DIR}/pglite`,
     });
-    pubsub = await openPubSub(config.REDIS_URL, logger);
+    pubsub = await openPubSub(config.REDIS_URL, logger, {
+      onDroppedWrite: (what) => metrics.pubsubDroppedWrites.inc({ write: what }),
+    });
     const secretKey = await resolveSecretKey(config.SECRET_KEY, config.DATA_DIR);
     sessions = createSessionRegistry({ pubsub, logger });
     await sessions.start();
@@ -77,6 +82,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       config,
       logger,
       sessions,
+      metrics,
     };
     workspaces = createWorkspaceManager(deps);
     services = createServices(deps, { workspaces });
@@ -100,8 +106,25 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     rateCounter = config.REDIS_URL
       ? createRedisRateCounter(config.REDIS_URL, logger)
       : createMemoryRateCounter();
+    // The scrape's own query (one statement) is left out of the statement counter, so the
+    // benchmark's statements per turn do not depend on how often it scrapes.
+    let scrapeStatements = 0;
+    metrics.setSources({
+      statementCount: () => db.statementCount() - scrapeStatements,
+      runningChats: () => daemon?.running().length ?? 0,
+      chatsByStatus: async () => {
+        scrapeStatements += 1;
+        const groups = await db.prisma.chat.groupBy({
+          by: ['status'],
+          where: { deletedAt: null },
+          _count: { _all: true },
+        });
+        return groups.map((group) => ({ status: group.status, count: group._count._all }));
+      },
+    });
     const yoga = createGraphQLHandler({
       logger,
+      metrics,
       limits: config,
       rateLimit: {
         limit: config.MUTATION_RATE_LIMIT,
@@ -119,7 +142,8 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
 
     httpServer = createServer((req, res) => {
       if (req.url === '/healthz') return plain(res, 200, 'ok');
-      if (req.url === '/metrics') return plain(res, 200, metricsText(db, daemon));
+      if (req.url === '/metrics')
+        return serveMetrics(req, res, { metrics, token: config.METRICS_TOKEN, logger });
       if (req.url === '/readyz') {
         Promise.all([db.ping(), bus.ping()]).then(
           () => plain(res, 200, 'ready'),
@@ -260,22 +284,6 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       return sessions;
     },
   };
-}
-
-/**
- * Prometheus text for the benchmark and operators: the statement counter makes round trips per
- * turn measurable, the process figures make CPU per turn measurable from outside.
- */
-function metricsText(db: Database, daemon: Daemon | undefined) {
-  const cpu = process.cpuUsage();
-  const lines = [
-    ['agentgraph_sql_statements_total', 'counter', db.statementCount()],
-    ['agentgraph_chats_running', 'gauge', daemon?.running().length ?? 0],
-    ['process_cpu_user_seconds_total', 'counter', cpu.user / 1e6],
-    ['process_cpu_system_seconds_total', 'counter', cpu.system / 1e6],
-    ['process_resident_memory_bytes', 'gauge', process.memoryUsage.rss()],
-  ] as const;
-  return lines.map(([name, type, value]) => `# TYPE ${name} ${type}\n${name} ${value}\n`).join('');
 }
 
 function plain(res: ServerResponse, status: number, body: string) {

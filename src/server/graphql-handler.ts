@@ -1,4 +1,5 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
@@ -6,6 +7,7 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { toPublicError, useInputErrorCodes } from '../graphql/errors.js';
 import { buildSchema } from '../graphql/schema.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { useStorableInput } from '../text/input-plugin.js';
 import {
   enforcePageSizeLimit,
@@ -33,6 +35,8 @@ export function createGraphQLHandler(options: {
   limits: QueryLimitSettings & Pick<Config, 'CORS_ORIGINS'>;
   /** Per-user mutation rate limit; omitted: none. */
   rateLimit?: MutationRateLimit;
+  /** Registry for the GraphQL metrics (operations, errors, durations, open subscriptions). */
+  metrics?: Metrics;
 }) {
   const { logger, limits } = options;
   const allowedOrigins = new Set(limits.CORS_ORIGINS);
@@ -46,6 +50,7 @@ export function createGraphQLHandler(options: {
       useCsrfPrevention(),
       ...queryLimitPlugins(limits),
       ...(options.rateLimit ? [useMutationRateLimit(options.rateLimit) as Plugin] : []),
+      ...(options.metrics ? graphqlMetricsPlugins(options.metrics) : []),
     ],
     // Yoga's default reflects any Origin with credentials. Only CORS_ORIGINS get CORS headers
     // (same-origin requests need none), and never with credentials: the API authenticates with
@@ -76,6 +81,24 @@ export function createGraphQLHandler(options: {
 }
 
 export type GraphQLHandler = ReturnType<typeof createGraphQLHandler>;
+
+/**
+ * Yoga's Prometheus plugin on the app's registry (served by app.ts with the daemon's metrics, so
+ * not on an endpoint of its own), and a gauge of the subscriptions open now (HTTP and WebSocket).
+ */
+function graphqlMetricsPlugins(metrics: Metrics): Plugin[] {
+  const open = metrics.activeSubscriptions;
+  const countOpen: Plugin = {
+    onSubscribe: () => ({
+      onSubscribeResult: ({ result }) => {
+        if (!(Symbol.asyncIterator in result)) return;
+        open.inc();
+        return { onEnd: () => open.dec() };
+      },
+    }),
+  };
+  return [usePrometheus({ registry: metrics.registry, endpoint: false }), countOpen];
+}
 
 /** A header a cross-site form cannot set: its presence means a CORS preflight happened. */
 const CSRF_HEADER = 'x-graphql-yoga-csrf';

@@ -23,6 +23,8 @@ the agent refuses to start without one.
   --port N            port to listen on (default 0: a free port, printed at start)
   --host HOST         address to bind (default ${DEFAULT_AGENT_HOST})
   --max-processes N   running processes allowed at once (default 16)
+  --state-dir DIR     the agent's own files (workspace checkpoints), outside DIR (default
+                      <parent of DIR>/.agentgraph-state/<name of DIR>)
   --sandbox MODE      run commands in bubblewrap: auto (default: when it works), bwrap (required),
                       none (never)
   --network POLICY    network of sandboxed commands: none (default), outbound, host
@@ -72,6 +74,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'limit-memory-mb': { type: 'string' },
         'limit-cpu-seconds': { type: 'string' },
         'limit-file-size-mb': { type: 'string' },
+        'state-dir': { type: 'string' },
         'exit-with-stdin': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -113,6 +116,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       host: values.host,
       maxProcesses: integerOption('max-processes', values['max-processes']),
       sandbox,
+      stateDir: values['state-dir'],
     });
     const isolation =
       agent.sandbox.kind === 'bwrap'
