@@ -66,30 +66,37 @@ export function createMaintenance(
     });
   }
 
-  /** Runs batches until one comes back short; false when the lock was held elsewhere. */
-  async function inBatches(batch: (tx: PrismaClient) => Promise<number>) {
+  /**
+   * Runs batches until one comes back short; `locked` when another replica held the lock.
+   * `afterCommit` sees each batch's rows once its transaction committed.
+   */
+  async function inBatches<T>(
+    batch: (tx: PrismaClient) => Promise<T[]>,
+    afterCommit: (rows: T[]) => Promise<void> = async () => {},
+  ) {
     let total = 0;
     for (let round = 0; round < MAX_BATCHES_PER_RUN; round++) {
-      const done = await underLock(batch);
-      if (done === null) return { total, locked: true };
-      total += done;
-      if (done < batchSize) break;
+      const rows = await underLock(batch);
+      if (rows === null) return { total, locked: true };
+      await afterCommit(rows);
+      total += rows.length;
+      if (rows.length < batchSize) break;
     }
     return { total, locked: false };
   }
 
-  async function archive(days: number) {
-    return inBatches(async (tx) => {
-      const archived = await archiveInactiveBatch(tx, days, batchSize);
-      // Published after the batch commits would be exact; inside it, a rollback could leave a
-      // stray UPDATED event, which clients answer by re-reading: harmless.
-      for (const chat of archived) {
-        await events
-          .list(chat.ownerId, 'UPDATED', chat.id)
-          .catch((error: unknown) => logger.warn('archive event failed', { error }));
-      }
-      return archived.length;
-    });
+  /** Archives inactive families; their owners' clients get the usual list event per chat. */
+  function archive(days: number) {
+    return inBatches(
+      (tx) => archiveInactiveBatch(tx, days, batchSize),
+      async (archived) => {
+        for (const chat of archived) {
+          await events
+            .list(chat.ownerId, 'UPDATED', chat.id)
+            .catch((error: unknown) => logger.warn('archive event failed', { error }));
+        }
+      },
+    );
   }
 
   async function stopIdle(minutes: number | null): Promise<number> {
