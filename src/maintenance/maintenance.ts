@@ -44,7 +44,7 @@ const DEFAULT_BATCH_SIZE = 100;
 /** Upper bound on batches per run, so one run cannot hold a replica for long. */
 const MAX_BATCHES_PER_RUN = 50;
 /** pg advisory lock key of the archive and purge jobs ('agmt'). */
-const MAINTENANCE_LOCK_KEY = 0x61676d74;
+export const MAINTENANCE_LOCK_KEY = 0x61676d74;
 
 export function createMaintenance(
   deps: Pick<Deps, 'prisma' | 'pubsub' | 'logger'>,

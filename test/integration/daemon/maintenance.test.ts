@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { MAINTENANCE_LOCK_KEY } from '../../../src/maintenance/maintenance.js';
+import { backend } from '../../support/backend.js';
 import type { TestClient } from '../../support/client.js';
 import {
   CHAT_LIST_EVENTS,
@@ -100,6 +103,27 @@ describe('maintenance: auto-archive and retention', () => {
       );
     }
   });
+
+  it.runIf(backend === 'services')(
+    'leaves the archive to the replica holding the lock, then does it itself',
+    async () => {
+      await server.admin.query(UPDATE, { input: { autoArchiveDays: 1 } });
+      const stale = await chatAged(2 * DAY_MS);
+      // Another replica's run, in its own connection, holds the job's lock.
+      const other = new pg.Client({ connectionString: server.env['DATABASE_URL'] });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query('SELECT pg_advisory_xact_lock($1::bigint)', [MAINTENANCE_LOCK_KEY]);
+        expect(await runOnce()).toMatchObject({ archivedChats: 0, lockedElsewhere: true });
+        await other.query('COMMIT');
+      } finally {
+        await other.end();
+      }
+      expect(await runOnce()).toMatchObject({ archivedChats: 1, lockedElsewhere: false });
+      expect(await archivedIds()).toEqual([stale.id]);
+    },
+  );
 
   it('archives in batches until none are left', async () => {
     await server.admin.query(UPDATE, { input: { autoArchiveDays: 1 } });
