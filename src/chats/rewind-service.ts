@@ -33,7 +33,13 @@ export function createRewindService(
      * Called by the daemon as a turn starts: a checkpoint for the chat's newest USER message,
      * unless it has one (a turn resumed after a restart). Never fails the turn.
      */
-    async beforeTurn(chat: { id: string; rootId: string | null }): Promise<void> {
+    async beforeTurn(chat: {
+      id: string;
+      rootId: string | null;
+      /** As acquired: a chat without a workspace has nothing to checkpoint (no statement). */
+      workspaceId: string | null;
+    }): Promise<void> {
+      if (chat.workspaceId === null) return;
       try {
         const message = await prisma.chatMessage.findFirst({
           where: { chatId: chat.id, role: 'USER', deleted: false },

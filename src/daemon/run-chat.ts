@@ -52,7 +52,11 @@ export interface TurnEnvironment {
   }) => Promise<string[]>;
   compaction?: CompactionHook;
   /** Before the loop, in parallel with the prompt's reads: the workspace checkpoint (issue #11). */
-  beforeTurn?: (chat: { id: string; rootId: string | null }) => Promise<void>;
+  beforeTurn?: (chat: {
+    id: string;
+    rootId: string | null;
+    workspaceId: string | null;
+  }) => Promise<void>;
   /** After each tool call, e.g. to tell chatGitChanges subscribers to rescan. Must not throw. */
   afterTool?: (chat: { id: string; rootId: string | null }, toolName: string) => void;
   /**
