@@ -109,6 +109,10 @@ const envSchema = z.object({
   GRAPHQL_MAX_QUERY_LENGTH: positiveInt(100_000),
   /** Bytes of an HTTP request body; larger bodies get 413 without being read. */
   HTTP_MAX_BODY_BYTES: positiveInt(1_048_576),
+  /** Bytes of one uploaded file (uploadFile, issue #10); multipart bodies may be this big. */
+  FILE_MAX_BYTES: positiveInt(10 * 1024 * 1024),
+  /** Files one message may reference (fileIds). */
+  MESSAGE_MAX_FILES: positiveInt(20),
   /** Comma-separated origins allowed to call the API from a browser; empty: same origin only. */
   CORS_ORIGINS: z
     .string()

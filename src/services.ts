@@ -6,6 +6,7 @@ import { createDeploymentSettingsService } from './settings/deployment.js';
 import { createUserSettingsService } from './settings/user-settings.js';
 import { createUsageService } from './usage/service.js';
 import { createChatService } from './chats/service.js';
+import { createFileService, fileLimits } from './files/service.js';
 import { createTitleService } from './chats/title-service.js';
 import { createPlanService } from './chats/plan-service.js';
 import { createRewindService } from './chats/rewind-service.js';
@@ -28,6 +29,8 @@ export function createServices(deps: Deps, resources: { workspaces: WorkspaceMan
     userSettings: createUserSettingsService(deps),
     usage,
     chats,
+    /** Uploaded files (issue #10). */
+    files: createFileService({ prisma: deps.prisma, limits: fileLimits(deps) }),
     plans: createPlanService(deps, {
       chats,
       assertWithinUsageLimit: (userId) => usage.assertWithinUsageLimit(userId),

@@ -32,8 +32,11 @@ export interface ToolResultPart {
 }
 export interface FilePart {
   type: 'FILE';
+  /** The uploaded file (src/files); absent on parts that only point at a URL. */
+  fileId?: string;
   name: string;
   mediaType: string;
+  size?: number;
   url?: string | null;
 }
 

@@ -10,6 +10,7 @@ import { resolveChatModelConfigId } from './model-configs.js';
 import { initialTitle, MAX_TITLE_LENGTH } from './titles.js';
 import { createPendingChat, insertUserMessageAndSetPending, queuePosition } from './transitions.js';
 import { saveMcpSelection, validateMcpSelection } from '../mcp/selection.js';
+import { filePart, fileLimits, linkFiles, loadOwnedFiles } from '../files/service.js';
 
 export const MAX_MESSAGE_LENGTH = 100_000;
 /** Queued messages per chat; past this sendMessage is a CONFLICT. */
@@ -54,9 +55,12 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
         workspaceId?: string | null;
         /** Issue #12: the MCP servers to use; null: the servers' availability decides. */
         mcpServerIds?: readonly string[] | null;
+        /** Issue #10: the viewer's uploaded files the first message carries. */
+        fileIds?: readonly string[] | null;
       },
     ) {
       const text = validateText(input.text);
+      const files = await loadOwnedFiles(prisma, viewer, input.fileIds ?? [], fileLimits(deps));
       const labels = validateLabels(input.labels ?? []);
       await options.assertWithinUsageLimit(viewer.id);
       const modelConfigId = await resolveChatModelConfigId(prisma, input.modelConfigId);
@@ -75,7 +79,9 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           },
           text,
           viewer.id,
+          files.map(filePart),
         );
+        await linkFiles(tx, created.chat.id, files);
         if (mcpServerIds) await saveMcpSelection(tx, created.chat.id, mcpServerIds);
         return created;
       });
@@ -95,9 +101,12 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
         busyBehavior?: BusyBehavior | null;
         /** Issue #12: replaces the chat's MCP server choice from its next turn; null: no change. */
         mcpServerIds?: readonly string[] | null;
+        /** Issue #10: the viewer's uploaded files the message carries. */
+        fileIds?: readonly string[] | null;
       },
     ) {
       const text = validateText(input.text);
+      const files = await loadOwnedFiles(prisma, viewer, input.fileIds ?? [], fileLimits(deps));
       const busyBehavior = input.busyBehavior ?? 'QUEUE';
       await loadChatForWrite(prisma, viewer, input.chatId);
       const mcpServerIds = await validateMcpSelection(prisma, input.mcpServerIds);
@@ -111,8 +120,20 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
         }
         const busy = chat.status === 'RUNNING' || chat.status === 'PENDING';
         if (!busy) {
-          const inserted = await insertUserMessageAndSetPending(tx, chat.id, text, viewer.id);
+          const parts = files.map(filePart);
+          const inserted = await insertUserMessageAndSetPending(
+            tx,
+            chat.id,
+            text,
+            viewer.id,
+            parts,
+          );
+          await linkFiles(tx, chat.id, files);
           return { ...inserted, queuedMessage: null };
+        }
+        // Queued messages are text only (issue #10 keeps the slice small).
+        if (files.length > 0) {
+          throw conflict('Files can only be sent while the chat waits; it is busy now');
         }
         const queued = await tx.queuedMessage.count({ where: { chatId: chat.id } });
         if (queued >= MAX_QUEUE_SIZE) {

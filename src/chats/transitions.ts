@@ -1,5 +1,5 @@
 import { Prisma } from '../generated/prisma/client.js';
-import { CONTENT_VERSION, textPart } from './parts.js';
+import { CONTENT_VERSION, textPart, type MessagePart } from './parts.js';
 
 /**
  * Writes shared by the API and the daemon. Each runs inside the caller's transaction, after the
@@ -12,13 +12,15 @@ export async function createPendingChat(
   chat: Omit<Prisma.ChatUncheckedCreateInput, 'status'>,
   text: string,
   createdById: string,
+  /** Parts after the text, e.g. the message's files (issue #10). */
+  moreParts: readonly MessagePart[] = [],
 ) {
   const created = await tx.chat.create({ data: { ...chat, status: 'PENDING' } });
   const message = await tx.chatMessage.create({
     data: {
       chatId: created.id,
       role: 'USER',
-      parts: [textPart(text)] as unknown as Prisma.InputJsonValue,
+      parts: [textPart(text), ...moreParts] as unknown as Prisma.InputJsonValue,
       contentVersion: CONTENT_VERSION,
       createdById,
     },
@@ -32,12 +34,14 @@ export async function insertUserMessageAndSetPending(
   chatId: string,
   text: string,
   createdById: string | null,
+  /** Parts after the text, e.g. the message's files (issue #10). */
+  moreParts: readonly MessagePart[] = [],
 ) {
   const message = await tx.chatMessage.create({
     data: {
       chatId,
       role: 'USER',
-      parts: [textPart(text)] as unknown as Prisma.InputJsonValue,
+      parts: [textPart(text), ...moreParts] as unknown as Prisma.InputJsonValue,
       contentVersion: CONTENT_VERSION,
       createdById,
     },

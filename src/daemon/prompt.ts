@@ -1,6 +1,8 @@
 import type { ChatMessage } from '../generated/prisma/client.js';
 import { partsText, readParts, type MessagePart } from '../chats/parts.js';
-import type { LlmMessage, ReasoningBlock } from '../llm/index.js';
+import type { LlmAttachment, LlmMessage, ReasoningBlock } from '../llm/index.js';
+import type { PromptFile } from '../files/prompt-files.js';
+import { IMAGE_MEDIA_TYPES } from '../files/sniff.js';
 import { INTERRUPTED_TOOL_RESULT } from './loop.js';
 
 export const SUMMARY_PREFIX =
@@ -17,6 +19,10 @@ export function buildPrompt(input: {
   systemPrompt: string;
   instructions?: string[];
   history: ChatMessage[];
+  /** Files the history's USER messages reference (src/files/prompt-files.ts). */
+  files?: ReadonlyMap<string, PromptFile>;
+  /** Whether the model reads images; if not, an image is described in text. */
+  supportsImages?: boolean;
 }): LlmMessage[] {
   const messages: LlmMessage[] = [{ role: 'system', content: input.systemPrompt }];
   for (const instruction of input.instructions ?? []) {
@@ -56,7 +62,7 @@ export function buildPrompt(input: {
     if (message.isSummary) {
       messages.push({ role: 'user', content: `${SUMMARY_PREFIX}\n\n${partsText(parts)}` });
     } else if (message.role === 'USER') {
-      messages.push({ role: 'user', content: partsText(parts) });
+      messages.push(userMessage(parts, input.files, input.supportsImages ?? false));
     } else if (message.role === 'SYSTEM') {
       messages.push({ role: 'system', content: partsText(parts) });
     } else {
@@ -73,6 +79,40 @@ export function buildPrompt(input: {
   }
   closeOpenCalls();
   return messages;
+}
+
+/**
+ * A user message with its files: text files inline, images as attachments when the model reads
+ * them (else described), PDFs as attachments (each provider renders or describes them).
+ */
+function userMessage(
+  parts: MessagePart[],
+  files: ReadonlyMap<string, PromptFile> | undefined,
+  supportsImages: boolean,
+): LlmMessage {
+  const texts = [partsText(parts)];
+  const attachments: LlmAttachment[] = [];
+  for (const part of parts) {
+    if (part.type !== 'FILE') continue;
+    const file = part.fileId ? files?.get(part.fileId) : undefined;
+    if (!file) {
+      texts.push(`[Attached file "${part.name}" is no longer available]`);
+    } else if (file.mediaType === 'text/plain') {
+      const content = new TextDecoder().decode(file.data);
+      texts.push(`<attached_file name="${file.name}">\n${content}\n</attached_file>`);
+    } else if (IMAGE_MEDIA_TYPES.has(file.mediaType) && !supportsImages) {
+      texts.push(
+        `[Attached image "${file.name}" (${file.mediaType}, ${file.size} bytes): this model cannot see images]`,
+      );
+    } else {
+      const base64 = Buffer.from(file.data).toString('base64');
+      attachments.push({ name: file.name, mediaType: file.mediaType, base64 });
+    }
+  }
+  const content = texts.filter((text) => text.length > 0).join('\n\n');
+  return attachments.length > 0
+    ? { role: 'user', content, attachments }
+    : { role: 'user', content };
 }
 
 /** Reasoning as the provider produced it, signatures included (Anthropic needs them back). */

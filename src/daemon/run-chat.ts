@@ -29,6 +29,7 @@ import type { Tool, ToolContext } from '../tools/tool.js';
 import type { TitleService } from '../chats/title-service.js';
 import { runAgentLoop, type LoopCallbacks, type LoopOutcome } from './loop.js';
 import { buildPrompt } from './prompt.js';
+import { loadPromptFiles } from '../files/prompt-files.js';
 import { withInstructionsAfterCreate } from './workspace-instructions-step.js';
 import { storableJson } from '../text/storable.js';
 import type { CompactionHook } from './compaction.js';
@@ -137,6 +138,7 @@ export async function runChatTurn(
       ]);
       chatModel = withCompactionThreshold(resolvedModel, settings.compactionThresholds);
       firstTurn = firstUserTurn(history);
+      const files = await loadPromptFiles(deps.prisma, history);
       outcome = chatModel
         ? await runLoop(env, events, lease, chat, chatModel, handle, {
             messages: buildPrompt({
@@ -146,6 +148,8 @@ export async function runChatTurn(
                   ? [...instructions, planModeInstruction(chat.id, chat.workspaceId !== null)]
                   : instructions,
               history,
+              files,
+              supportsImages: chatModel.settings.supportsImages,
             }),
             firstMessageId: insertedHead ? null : acquired.firstMessageId,
             extraTools: mcpTools,

@@ -10,6 +10,7 @@ import './types/insights.js';
 import './types/messages.js';
 import './types/workspaces.js';
 import './types/chats.js';
+import './types/files.js';
 import './types/mcp-servers.js';
 import './types/chat-events.js';
 import './types/plan-mode.js';

@@ -6,7 +6,14 @@ import type {
   Tool,
 } from '@anthropic-ai/sdk/resources/messages';
 import { parseToolCall } from './openai-mapping.js';
-import type { FinishReason, LlmMessage, StreamChunk, TokenUsage, ToolSpec } from './types.js';
+import type {
+  FinishReason,
+  LlmAttachment,
+  LlmMessage,
+  StreamChunk,
+  TokenUsage,
+  ToolSpec,
+} from './types.js';
 
 /**
  * Translation between the provider-neutral prompt and Anthropic's Messages API, and the assembly
@@ -91,8 +98,10 @@ export function toAnthropicPrompt(messages: readonly LlmMessage[]): AnthropicPro
         else push(out, 'user', [{ type: 'text', text: `[System note] ${message.content}` }]);
         break;
       case 'user':
-        if (message.content.length > 0)
-          push(out, 'user', [{ type: 'text', text: message.content }]);
+        push(out, 'user', [
+          ...attachmentBlocks(message.attachments ?? []),
+          ...(message.content.length > 0 ? [{ type: 'text' as const, text: message.content }] : []),
+        ]);
         break;
       case 'assistant':
         push(out, 'assistant', assistantBlocks(message));
@@ -106,6 +115,27 @@ export function toAnthropicPrompt(messages: readonly LlmMessage[]): AnthropicPro
   }
   addCacheBreakpoints(system, out);
   return { system, messages: out };
+}
+
+/** Images as image blocks and PDFs as document blocks, before the text (as the docs advise). */
+function attachmentBlocks(attachments: readonly LlmAttachment[]): ContentBlockParam[] {
+  return attachments.map((file): ContentBlockParam => {
+    if (file.mediaType === 'application/pdf') {
+      return {
+        type: 'document',
+        source: { type: 'base64', media_type: 'application/pdf', data: file.base64 },
+        title: file.name,
+      };
+    }
+    return {
+      type: 'image',
+      source: {
+        type: 'base64',
+        media_type: file.mediaType as 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp',
+        data: file.base64,
+      },
+    };
+  });
 }
 
 function addCacheBreakpoints(system: TextBlockParam[], messages: MessageParam[]): void {

@@ -5,6 +5,7 @@ export type {
   LanguageModel,
   LanguageModelFactory,
   LanguageModelOptions,
+  LlmAttachment,
   LlmMessage,
   ProviderKind,
   ProviderSettings,

@@ -1,17 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type {
   ChatCompletionChunk,
+  ChatCompletionContentPart,
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
-import type { FinishReason, LlmMessage, StreamChunk, TokenUsage, ToolSpec } from './types.js';
+import type {
+  FinishReason,
+  LlmAttachment,
+  LlmMessage,
+  StreamChunk,
+  TokenUsage,
+  ToolSpec,
+} from './types.js';
 
 export function toOpenAiMessages(messages: readonly LlmMessage[]): ChatCompletionMessageParam[] {
   return messages.map((message): ChatCompletionMessageParam => {
     switch (message.role) {
       case 'system':
-      case 'user':
         return { role: message.role, content: message.content };
+      case 'user':
+        return message.attachments?.length
+          ? { role: 'user', content: openAiUserContent(message.content, message.attachments) }
+          : { role: 'user', content: message.content };
       case 'tool':
         return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
       case 'assistant': {
@@ -31,6 +42,30 @@ export function toOpenAiMessages(messages: readonly LlmMessage[]): ChatCompletio
       }
     }
   });
+}
+
+/**
+ * Images as data-URL image inputs. A PDF cannot be read through chat completions everywhere, and
+ * no PDF text extractor ships with this project, so the model is told a PDF is there instead.
+ */
+function openAiUserContent(
+  text: string,
+  attachments: readonly LlmAttachment[],
+): ChatCompletionContentPart[] {
+  const parts: ChatCompletionContentPart[] = [];
+  const notes: string[] = [];
+  for (const file of attachments) {
+    if (file.mediaType.startsWith('image/')) {
+      parts.push({
+        type: 'image_url',
+        image_url: { url: `data:${file.mediaType};base64,${file.base64}` },
+      });
+    } else {
+      notes.push(`[Attached ${file.mediaType} file "${file.name}": this model cannot read it]`);
+    }
+  }
+  const fullText = [text, ...notes].filter((t) => t.length > 0).join('\n\n');
+  return fullText ? [{ type: 'text', text: fullText }, ...parts] : parts;
 }
 
 export function toOpenAiTools(tools: readonly ToolSpec[]): ChatCompletionTool[] {

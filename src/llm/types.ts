@@ -23,9 +23,20 @@ export interface ReasoningBlock {
   redactedData?: string;
 }
 
+/**
+ * A file given to the model with a user message, base64-encoded: an image (png, jpeg, gif, webp)
+ * or a PDF. Each provider renders it in its own format (see its mapping); text files never get
+ * here, the prompt builder inlines them.
+ */
+export interface LlmAttachment {
+  name: string;
+  mediaType: string;
+  base64: string;
+}
+
 export type LlmMessage =
   | { role: 'system'; content: string }
-  | { role: 'user'; content: string }
+  | { role: 'user'; content: string; attachments?: LlmAttachment[] }
   | {
       role: 'assistant';
       content: string;

@@ -10,6 +10,8 @@ export interface GenerationOptionsInput {
   thinkingBudgetTokens?: number | null;
   reasoningEffort?: ReasoningEffort | null;
   temperature?: number | null;
+  /** Whether the model reads images; null or absent leaves it (default false). */
+  supportsImages?: boolean | null;
 }
 
 /** No current model writes more in one call; a bigger number is a typo. */
@@ -28,8 +30,12 @@ function tokens(field: string, value: number, min: number): number {
   return value;
 }
 
-export function validGenerationOptions(input: GenerationOptionsInput): GenerationOptionsInput {
-  const out: GenerationOptionsInput = {};
+type ValidGenerationOptions = Omit<GenerationOptionsInput, 'supportsImages'> & {
+  supportsImages?: boolean;
+};
+
+export function validGenerationOptions(input: GenerationOptionsInput): ValidGenerationOptions {
+  const out: ValidGenerationOptions = {};
   const { maxOutputTokens, thinkingBudgetTokens, reasoningEffort, temperature } = input;
   if (maxOutputTokens !== undefined) {
     out.maxOutputTokens =
@@ -42,6 +48,7 @@ export function validGenerationOptions(input: GenerationOptionsInput): Generatio
         : tokens('thinkingBudgetTokens', thinkingBudgetTokens, MIN_THINKING_BUDGET);
   }
   if (reasoningEffort !== undefined) out.reasoningEffort = reasoningEffort;
+  if (input.supportsImages != null) out.supportsImages = input.supportsImages;
   if (temperature !== undefined) {
     if (
       temperature !== null &&

@@ -86,6 +86,8 @@ export interface ResolvedModelSettings extends ProviderSettings {
   prices: ModelPrices;
   contextLimit: number;
   compressionThreshold: number;
+  /** Whether the model reads images (else the prompt describes them). */
+  supportsImages: boolean;
 }
 
 /** Pothos's `query` for nested selections (include/select), passed straight into Prisma. */
@@ -366,6 +368,7 @@ export async function resolveProviderSettings(
       reasoningEffort: config.reasoningEffort,
       temperature: config.temperature,
     },
+    supportsImages: config.supportsImages,
   };
 }
 

@@ -11,6 +11,7 @@ import { createMetrics } from '../metrics/metrics.js';
 import { openPubSub, type PubSub } from '../pubsub/index.js';
 import { createServices, type Services } from '../services.js';
 import { requireViewer } from './auth.js';
+import { isFileRequest, maxBodyBytes, serveFile } from '../files/http.js';
 import { serveMetrics } from './metrics-route.js';
 import { createGraphQLHandler, GRAPHQL_PATH } from './graphql-handler.js';
 import { serveGraphQLOverWebSocket } from './websocket.js';
@@ -151,7 +152,11 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         );
         return;
       }
-      if (refuseUnboundedBody(req, res, config.HTTP_MAX_BODY_BYTES)) return;
+      if (isFileRequest(req)) {
+        serveFile(req, res, appServices).catch(() => plain(res, 500, 'internal error'));
+        return;
+      }
+      if (refuseUnboundedBody(req, res, maxBodyBytes(req, config))) return;
       void yoga.requestListener(req, res);
     });
 

@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { toPublicError, useInputErrorCodes } from '../graphql/errors.js';
 import { buildSchema } from '../graphql/schema.js';
+import { graphiqlOptions, renderOfflineGraphiQL } from './graphiql.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { useStorableInput } from '../text/input-plugin.js';
@@ -44,6 +45,8 @@ export function createGraphQLHandler(options: {
     schema: enforcePageSizeLimit(buildSchema()),
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
+    graphiql: graphiqlOptions,
+    renderGraphiQL: renderOfflineGraphiQL,
     plugins: [
       useInputErrorCodes(),
       useStorableInput(),
@@ -112,8 +115,9 @@ const FORM_CONTENT_TYPES = [
 
 /**
  * CSRF prevention. A POST must be JSON (or another type only a preflighted request can send):
- * form-encoded, multipart and text/plain bodies are refused whatever their headers, since this
- * API has no uploads and a form must never run a mutation. Any other request without a body type
+ * form-encoded and text/plain bodies are refused whatever their headers, and so is multipart
+ * unless it carries Authorization or the CSRF header (uploadFile), which a form cannot set: a
+ * form must never run a mutation. Any other request without a body type
  * (a GET) goes through Yoga's CSRF prevention: it needs a header that forces a CORS preflight.
  * Authorization counts: a browser adds it only after a preflight, and every authenticated request
  * carries it anyway. Refusals are FORBIDDEN (403) and run nothing.
@@ -124,8 +128,12 @@ function useCsrfPrevention(): Plugin {
     new GraphQLError(message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
   return {
     onRequestParse(payload) {
-      const contentType = payload.request.headers.get('content-type')?.toLowerCase() ?? '';
-      if (FORM_CONTENT_TYPES.some((type) => contentType.startsWith(type))) {
+      const { headers } = payload.request;
+      const contentType = headers.get('content-type')?.toLowerCase() ?? '';
+      // An upload (issue #10) is multipart; a form can send that but cannot add these headers.
+      const preflighted = headers.has(CSRF_HEADER) || headers.has('authorization');
+      const upload = contentType.startsWith('multipart/form-data') && preflighted;
+      if (!upload && FORM_CONTENT_TYPES.some((type) => contentType.startsWith(type))) {
         throw refuse('GraphQL requests must be sent as application/json');
       }
       try {

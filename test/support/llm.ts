@@ -40,6 +40,8 @@ export interface FakeModelOptions extends ModelPrices {
   /** Default true. */
   isDefault?: boolean;
   thinkingBudgetTokens?: number;
+  /** Default false. */
+  supportsImages?: boolean;
 }
 
 /** Creates a provider of `kind` (default OPENAI_COMPATIBLE) pointing at the fake, and a model config. */
@@ -69,6 +71,7 @@ export async function configureFakeModel(
         cacheReadPriceMicros: options.cacheReadPriceMicros ?? null,
         cacheWritePriceMicros: options.cacheWritePriceMicros ?? null,
         thinkingBudgetTokens: options.thinkingBudgetTokens ?? null,
+        supportsImages: options.supportsImages ?? false,
       },
     },
   );

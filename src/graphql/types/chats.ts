@@ -204,6 +204,7 @@ const MCP_SERVER_IDS_DESCRIPTION =
 const CreateChatInput = builder.inputType('CreateChatInput', {
   fields: (t) => ({
     text: t.string({ required: true }),
+    fileIds: t.idList({ description: 'Uploaded files (uploadFile) the first message carries.' }),
     modelConfigId: t.id(),
     labels: t.field({ type: [LabelInput] }),
     mode: t.field({ type: ChatModeEnum }),
@@ -216,6 +217,9 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
   fields: (t) => ({
     chatId: t.id({ required: true }),
     text: t.string({ required: true }),
+    fileIds: t.idList({
+      description: 'Uploaded files (uploadFile) the message carries; only while the chat waits.',
+    }),
     busyBehavior: t.field({ type: BusyBehaviorEnum }),
     mcpServerIds: t.idList({ description: MCP_SERVER_IDS_DESCRIPTION }),
   }),

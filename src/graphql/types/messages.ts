@@ -75,7 +75,17 @@ builder.objectRef<FilePart>('FilePart').implement({
   fields: (t) => ({
     name: t.exposeString('name'),
     mediaType: t.exposeString('mediaType'),
-    url: t.string({ nullable: true, resolve: (part) => part.url ?? null }),
+    url: t.string({
+      nullable: true,
+      description: 'Download path of an uploaded file: GET it with the bearer token of its owner.',
+      resolve: (part) => part.url ?? null,
+    }),
+    fileId: t.id({
+      nullable: true,
+      description: 'The uploaded file (ChatFile id).',
+      resolve: (part) => part.fileId ?? null,
+    }),
+    size: t.int({ nullable: true, resolve: (part) => part.size ?? null }),
   }),
 });
 

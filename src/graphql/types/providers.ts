@@ -65,6 +65,9 @@ export const ModelConfigType = builder.prismaObject('ModelConfig', {
       description:
         'reasoning_effort for OpenAI reasoning models; on ANTHROPIC without a budget, a budget of 2048 / 8192 / 24576.',
     }),
+    supportsImages: t.exposeBoolean('supportsImages', {
+      description: 'Whether the model reads images; if not, attached images are described in text.',
+    }),
     temperature: t.exposeFloat('temperature', {
       nullable: true,
       description: 'Sampling temperature (0-2); ignored by ANTHROPIC while thinking.',
@@ -116,6 +119,7 @@ const CreateModelConfigInput = builder.inputType('CreateModelConfigInput', {
     thinkingBudgetTokens: t.int({ description: 'Null clears (no thinking).' }),
     reasoningEffort: t.field({ type: ReasoningEffortEnum, description: 'Null clears.' }),
     temperature: t.float({ description: 'Null clears.' }),
+    supportsImages: t.boolean({ description: 'Default false.' }),
   }),
 });
 
@@ -135,6 +139,7 @@ const UpdateModelConfigInput = builder.inputType('UpdateModelConfigInput', {
     thinkingBudgetTokens: t.int({ description: 'Null clears (no thinking).' }),
     reasoningEffort: t.field({ type: ReasoningEffortEnum, description: 'Null clears.' }),
     temperature: t.float({ description: 'Null clears.' }),
+    supportsImages: t.boolean({ description: 'Default false.' }),
   }),
 });
 

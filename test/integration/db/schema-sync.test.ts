@@ -22,6 +22,7 @@ const PG_TYPES: Record<string, string> = {
   Boolean: 'boolean',
   DateTime: 'timestamp with time zone',
   Json: 'jsonb',
+  Bytes: 'bytea',
 };
 const NATIVE_TYPES: Record<string, string> = {
   Uuid: 'uuid',

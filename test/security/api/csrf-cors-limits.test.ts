@@ -53,6 +53,9 @@ describe('CSRF prevention and CORS (issue #8, partials)', () => {
     ];
     for (const [kind, init] of bodies) {
       for (const authorization of [undefined, `Bearer ${token}`]) {
+        // Uploads (issue #10) are multipart with Authorization, which a cross-site form cannot
+        // send (a script must pass a CORS preflight to add it): only that combination runs.
+        if (kind === 'multipart' && authorization) continue;
         const response = await fetch(server.url, {
           method: 'POST',
           ...init,
