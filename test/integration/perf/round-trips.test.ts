@@ -16,9 +16,10 @@ import { GENERATED_TITLE, createGate, isTurn } from '../../support/llm.js';
  *   createChat (service): usage limit (1: the limit, and the spend only when one applies)
  *     + model config (1) + BEGIN, chat, message, COMMIT (4)
  *   daemon: acquire (1, shared by a batch, with the first message id) + model config and
- *     provider (2) + the chat's MCP servers (2: the enabled ones, the chat's choices) + history
- *     (1) + system prompt (1) + the step's message under the lease (1) + end of turn: BEGIN,
- *     lock, WAITING unless queued, COMMIT (4) + the title's write (1)
+ *     provider (2) + history (1) + system prompt and the owner's instructions (1) + the step's
+ *     message under the lease (1) + end of turn: BEGIN, lock, WAITING unless queued, COMMIT (4)
+ *     + the title's write (1). No statement for MCP servers while none is enabled (issue #12),
+ *     nor for a workspace checkpoint in a chat without a workspace (issue #11).
  */
 const CREATE_CHAT_STATEMENTS = 6;
 /** The wake-up createChat or sendMessage publishes itself. */
@@ -28,7 +29,7 @@ const OWN_WAKE_UPS = 1;
  * COMMIT (6).
  */
 const SEND_MESSAGE_STATEMENTS = 8;
-const TURN_STATEMENTS = 13;
+const TURN_STATEMENTS = 11;
 
 /**
  * Counts daemon wake-ups while a turn is measured. On Postgres + Redis every test server shares
