@@ -14,6 +14,7 @@ import {
 } from '../db/chat-leases.js';
 import type { Deps } from '../deps.js';
 import type { ChatMessage, ChatStatus, Prisma } from '../generated/prisma/client.js';
+import type { Logger } from '../logger.js';
 import {
   computeCostMicros,
   type LlmMessage,
@@ -104,7 +105,7 @@ export async function runChatTurn(
   const events = createChatEvents(deps);
   const lease: Lease = acquired;
   const chat = acquired.chat;
-  const log = logger.child({ chatId: lease.chatId, epoch: lease.epoch });
+  const log = turnLogger(logger, lease);
   const endTurnTimer = deps.metrics?.turnDuration.startTimer();
   let outcome: LoopOutcome | { kind: 'no-model' } | { kind: 'paused-before-start' };
   let chatModel: ChatModel | null = null;
@@ -194,6 +195,11 @@ export async function runChatTurn(
   }
 }
 
+/** Every line a turn logs names its chat, the worker running it and the lease epoch. */
+function turnLogger(logger: Logger, lease: Lease): Logger {
+  return logger.child({ chatId: lease.chatId, workerId: lease.workerId, epoch: lease.epoch });
+}
+
 function loadHistory(env: TurnEnvironment, chatId: string) {
   return env.deps.prisma.chatMessage.findMany({
     where: { chatId, deleted: false },
@@ -218,7 +224,8 @@ async function runLoop(
   start: { messages: LlmMessage[]; firstMessageId: bigint | null; extraTools: Tool[] },
 ): Promise<LoopOutcome> {
   const tools = env.tools.withTools(start.extraTools);
-  const { prisma, pubsub, logger } = env.deps;
+  const { prisma, pubsub } = env.deps;
+  const logger = turnLogger(env.deps.logger, lease);
   const toolContext: Omit<ToolContext, 'signal'> = {
     chatId: chat.id,
     ownerId: chat.ownerId,
@@ -493,7 +500,9 @@ async function finishTurn(
       await pubsub.publish(topics.daemonWake(), { reason: 'chat pending' });
     }
   };
-  await publishAll().catch((error: unknown) => env.deps.logger.warn('publish failed', { error }));
+  await publishAll().catch((error: unknown) =>
+    turnLogger(env.deps.logger, lease).warn('publish failed', { error }),
+  );
   return result.chat;
 }
 
