@@ -3,7 +3,7 @@ import type { Deps, Viewer } from '../deps.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import type { ChatMode, Prisma } from '../generated/prisma/client.js';
 import { topics } from '../pubsub/index.js';
-import { loadChatForRead, loadChatForWrite, lockChat } from './access.js';
+import { loadChatForWrite, lockChat } from './access.js';
 import { createChatEvents } from './events.js';
 import { validateLabels, type Label } from './labels.js';
 import { resolveChatModelConfigId } from './model-configs.js';
@@ -483,8 +483,6 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
 
     /** Advances the owner's read mark (markChatRead, or a subscription delivering a message). */
     markRead,
-
-    loadForRead: (viewer: Viewer, chatId: string) => loadChatForRead(prisma, viewer, chatId),
   };
 
   async function markRead(chatId: string, upTo?: bigint) {

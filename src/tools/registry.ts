@@ -19,10 +19,6 @@ export class ToolRegistry {
     this.tools.set(tool.name, tool);
   }
 
-  get names() {
-    return [...this.tools.keys()];
-  }
-
   /**
    * This registry plus one turn's own tools (a chat's MCP tools, issue #12). A name already taken
    * keeps its first tool: a remote server cannot shadow a built-in one.
