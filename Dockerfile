@@ -4,7 +4,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 # The workspace sandbox: bubblewrap runs each workspace command in its own namespaces;
 # slirp4netns and iproute2 serve WORKSPACE_NETWORK=outbound (prlimit and nsenter come with
-# util-linux); git serves the files-changed view and the checkpoints of undo. bwrap needs user namespaces, which Docker's default seccomp/AppArmor profiles
+# util-linux); git serves the files-changed view and undo's checkpoints. bwrap needs user
+# namespaces, which Docker's default seccomp/AppArmor profiles
 # refuse: see README "Security model".
 RUN apt-get update \
   && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap slirp4netns iproute2 git \
