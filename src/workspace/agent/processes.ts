@@ -121,7 +121,12 @@ export class ProcessManager {
 
   constructor(private readonly options: ProcessManagerOptions) {}
 
-  async start(request: StartProcessRequest): Promise<StartProcessResponse> {
+  /**
+   * Starts a process. A foreground start whose `signal` aborts while it waits (its HTTP client went
+   * away: the turn was interrupted) kills the process group: nobody would see its result. One that
+   * outlived `timeoutMs` already answered and is the caller's to poll or signal.
+   */
+  async start(request: StartProcessRequest, signal?: AbortSignal): Promise<StartProcessResponse> {
     if (this.closed) throw new AgentRequestError('CONFLICT', 'The agent is shutting down');
     const workdirShown = request.workdir ?? '.';
     const cwd = await this.options.workspace.resolve(workdirShown);
@@ -141,7 +146,16 @@ export class ProcessManager {
     await managed.ready;
     if (request.background) return { id: managed.id, running: true };
 
-    await waitAtMost(managed.finished, request.timeoutMs ?? DEFAULT_FOREGROUND_TIMEOUT_MS);
+    const stop = () => {
+      if (managed.running) this.signal(managed.id, 'SIGKILL');
+    };
+    if (signal?.aborted) stop();
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      await waitAtMost(managed.finished, request.timeoutMs ?? DEFAULT_FOREGROUND_TIMEOUT_MS);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+    }
     const result = this.outputOf(managed);
     if (!result.running) return { ...result, running: false };
     return {

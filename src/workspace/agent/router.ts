@@ -76,7 +76,8 @@ export function createAgentApp({ token, workspace, processes }: AgentAppOptions)
     c.json(await listDirectory(workspace, c.req.valid('json'))),
   );
   app.post('/processes/start', jsonBody(startProcessSchema), async (c) =>
-    c.json(await processes.start(c.req.valid('json'))),
+    // The request's signal aborts when the client goes away (an interrupted turn's fetch).
+    c.json(await processes.start(c.req.valid('json'), c.req.raw.signal)),
   );
   app.get('/processes', (c) => c.json({ processes: processes.list() }));
   app.get(`/processes/${PROCESS_ID}/output`, async (c) => {

@@ -107,6 +107,20 @@ describe.each(['bwrap', 'none'] as const)('sandbox %s', (sandboxMode) => {
       await fixture.close();
       expect(await waitUntilDead(grandchild)).toBe(true);
     });
+
+    it('kills a foreground command whose caller went away (an interrupted turn)', async () => {
+      const { client } = await agentFor();
+      const sleep = uniqueSleep();
+      const caller = new AbortController();
+      const call = client.startProcess(
+        { command: sleep.command, timeoutMs: 60_000 },
+        { signal: caller.signal },
+      );
+      const pid = await waitForHostPid(sleep.argv);
+      caller.abort();
+      await expect(call).rejects.toThrow();
+      expect(await waitUntilDead(pid)).toBe(true);
+    });
   });
 
   describe('background processes and signals', () => {
