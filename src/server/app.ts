@@ -126,6 +126,9 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     const yoga = createGraphQLHandler({
       logger,
       metrics,
+      ready: async () => {
+        await Promise.all([db.ping(), bus.ping()]);
+      },
       limits: config,
       rateLimit: {
         limit: config.MUTATION_RATE_LIMIT,
@@ -145,13 +148,6 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       if (req.url === '/healthz') return plain(res, 200, 'ok');
       if (req.url === '/metrics')
         return serveMetrics(req, res, { metrics, token: config.METRICS_TOKEN, logger });
-      if (req.url === '/readyz') {
-        Promise.all([db.ping(), bus.ping()]).then(
-          () => plain(res, 200, 'ready'),
-          () => plain(res, 503, 'not ready'),
-        );
-        return;
-      }
       if (isFileRequest(req)) {
         serveFile(req, res, appServices).catch(() => plain(res, 500, 'internal error'));
         return;

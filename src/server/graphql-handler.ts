@@ -1,7 +1,7 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { GraphQLError } from 'graphql';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { toPublicError, useInputErrorCodes } from '../graphql/errors.js';
@@ -38,6 +38,8 @@ export function createGraphQLHandler(options: {
   rateLimit?: MutationRateLimit;
   /** Registry for the GraphQL metrics (operations, errors, durations, open subscriptions). */
   metrics?: Metrics;
+  /** GET /readyz: 200 when this resolves, 503 when it rejects (database or pub/sub down). */
+  ready?: () => Promise<void>;
 }) {
   const { logger, limits } = options;
   const allowedOrigins = new Set(limits.CORS_ORIGINS);
@@ -54,6 +56,7 @@ export function createGraphQLHandler(options: {
       ...queryLimitPlugins(limits),
       ...(options.rateLimit ? [useMutationRateLimit(options.rateLimit) as Plugin] : []),
       ...(options.metrics ? graphqlMetricsPlugins(options.metrics) : []),
+      ...(options.ready ? [readinessCheck(options.ready)] : []),
     ],
     // Yoga's default reflects any Origin with credentials. Only CORS_ORIGINS get CORS headers
     // (same-origin requests need none), and never with credentials: the API authenticates with
@@ -84,6 +87,18 @@ export function createGraphQLHandler(options: {
 }
 
 export type GraphQLHandler = ReturnType<typeof createGraphQLHandler>;
+
+/** Yoga's readiness check at /readyz; the failure's message is not sent (it may name hosts). */
+function readinessCheck(ready: () => Promise<void>): Plugin {
+  return useReadinessCheck({
+    endpoint: '/readyz',
+    check: () =>
+      ready().then(
+        () => true,
+        () => false,
+      ),
+  });
+}
 
 /**
  * Yoga's Prometheus plugin on the app's registry (served by app.ts with the daemon's metrics, so
