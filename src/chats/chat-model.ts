@@ -1,11 +1,34 @@
 import { createHash } from 'node:crypto';
+import type { PrismaClient } from '../db/client.js';
+import { isUuid } from '../db/ids.js';
 import type { Deps } from '../deps.js';
+import type { ModelConfig } from '../generated/prisma/client.js';
 import { createLanguageModel, type LanguageModel } from '../llm/index.js';
 import {
   findUsableModelConfig,
   resolveProviderSettings,
+  USABLE_MODEL_CONFIG,
   type ResolvedModelSettings,
 } from '../providers/service.js';
+
+/**
+ * Chat.modelConfig for a page of chats, in one query: per chat's config id, the config its next
+ * turn runs with, as resolveChatModel picks it (its own while usable, else the default), or null
+ * when no config is usable. A deleted or disabled config therefore shows the default that
+ * replaces it, not a config no turn uses any more.
+ */
+export async function effectiveModelConfigs(
+  prisma: PrismaClient,
+  modelConfigIds: readonly (string | null)[],
+): Promise<(ModelConfig | null)[]> {
+  const wanted = [...new Set(modelConfigIds.filter((id): id is string => !!id && isUuid(id)))];
+  const configs = await prisma.modelConfig.findMany({
+    where: { ...USABLE_MODEL_CONFIG, OR: [{ id: { in: wanted } }, { isDefault: true }] },
+  });
+  const byId = new Map(configs.map((config) => [config.id, config]));
+  const fallback = configs.find((config) => config.isDefault) ?? null;
+  return modelConfigIds.map((id) => (id ? byId.get(id) : undefined) ?? fallback);
+}
 
 export interface ChatModel {
   settings: ResolvedModelSettings;

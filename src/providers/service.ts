@@ -95,7 +95,8 @@ type ModelConfigQuery = { include?: Prisma.ModelConfigInclude; select?: Prisma.M
 type ProviderQuery = { include?: Prisma.ProviderInclude; select?: Prisma.ProviderSelect };
 
 /** A provider or model config that the daemon may use: enabled and not deleted, both of them. */
-const USABLE_MODEL_CONFIG = {
+/** A config a turn can run with: enabled, not deleted, and so is its provider. */
+export const USABLE_MODEL_CONFIG = {
   enabled: true,
   deletedAt: null,
   provider: { enabled: true, deletedAt: null },

@@ -6,11 +6,13 @@ import {
   usageByChat,
   type UnreadKey,
 } from '../../chats/aggregates.js';
+import { effectiveModelConfigs } from '../../chats/chat-model.js';
 import { labelsToList } from '../../chats/labels.js';
 import { queuePositionsOf } from '../../db/fair-share.js';
 import { encodeChatCursor, listChatIds } from '../../chats/list.js';
 import { builder } from '../builder.js';
 import { QueuedMessageType } from './messages.js';
+import { ModelConfigType } from './providers.js';
 import { NodeInterface, registerNodeLoader } from './node.js';
 import { UsageType } from './usage.js';
 import type { GraphQLContext } from '../context.js';
@@ -74,7 +76,21 @@ export const ChatType = builder.prismaObject('Chat', {
       description: 'Set when status is ERROR; cleared when the chat runs again.',
     }),
     mode: t.expose('mode', { type: ChatModeEnum }),
-    modelConfig: t.relation('modelConfig', { nullable: true }),
+    modelConfig: t.loadable({
+      type: ModelConfigType,
+      nullable: true,
+      description:
+        "The model config the chat's next turn runs with: the one it was created or switched " +
+        'with while that is enabled, else the default config (a deleted or disabled config ' +
+        'falls back to it); null when no config is usable.',
+      // '' for a chat without a config of its own: a loader key must be a value.
+      resolve: (chat) => chat.modelConfigId ?? '',
+      load: (ids: string[], ctx) =>
+        effectiveModelConfigs(
+          ctx.prisma,
+          ids.map((id) => id || null),
+        ),
+    }),
     labels: t.field({ type: [LabelType], resolve: (chat) => labelsToList(chat.labels) }),
     archived: t.exposeBoolean('archived'),
     pinOrder: t.exposeInt('pinOrder', {
