@@ -8,7 +8,12 @@ import { createChatEvents } from './events.js';
 import { validateLabels, type Label } from './labels.js';
 import { resolveChatModelConfigId } from './model-configs.js';
 import { initialTitle, MAX_TITLE_LENGTH } from './titles.js';
-import { createPendingChat, insertUserMessageAndSetPending, queuePosition } from './transitions.js';
+import {
+  createPendingChat,
+  insertUserMessageAndSetPending,
+  popQueuedMessage,
+  queuePosition,
+} from './transitions.js';
 import { saveMcpSelection, validateMcpSelection } from '../mcp/selection.js';
 import { filePart, fileLimits, linkFiles, loadOwnedFiles } from '../files/service.js';
 
@@ -119,6 +124,34 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           await saveMcpSelection(tx, chat.id, mcpServerIds);
         }
         const busy = chat.status === 'RUNNING' || chat.status === 'PENDING';
+        // B11: a PAUSED chat keeps its queue; a new text message goes behind it and the queue
+        // head runs now, so queued messages keep their order. (Files cannot be queued: a message
+        // with files still runs at once.)
+        if (chat.status === 'PAUSED' && files.length === 0) {
+          const head = await popQueuedMessage(tx, chat.id);
+          if (head) {
+            const queuedMessage = await tx.queuedMessage.create({
+              data: {
+                chatId: chat.id,
+                text,
+                createdById: viewer.id,
+                position: await queuePosition(tx, chat.id, 'tail'),
+              },
+            });
+            const resumed = await insertUserMessageAndSetPending(
+              tx,
+              chat.id,
+              head.text,
+              head.createdById,
+            );
+            return {
+              chat: resumed.chat,
+              message: null,
+              queuedMessage,
+              resumedWith: resumed.message,
+            };
+          }
+        }
         if (!busy) {
           const parts = files.map(filePart);
           const inserted = await insertUserMessageAndSetPending(
@@ -129,7 +162,7 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
             parts,
           );
           await linkFiles(tx, chat.id, files);
-          return { ...inserted, queuedMessage: null };
+          return { ...inserted, queuedMessage: null, resumedWith: null };
         }
         // Queued messages are text only (issue #10 keeps the slice small).
         if (files.length > 0) {
@@ -154,17 +187,17 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           interrupt && chat.status === 'RUNNING'
             ? await tx.chat.update({ where: { id: chat.id }, data: { interruptRequest: 'NEXT' } })
             : chat;
-        return { chat: updated, message: null, queuedMessage };
+        return { chat: updated, message: null, queuedMessage, resumedWith: null };
       });
       await publish('message sent', async () => {
-        if (result.message) {
-          await events.message(result.message);
+        const inserted = result.message ?? result.resumedWith;
+        if (inserted) {
+          await events.message(inserted);
           await events.status(result.chat);
-        } else {
-          await events.queue(result.chat.id);
         }
+        if (result.queuedMessage) await events.queue(result.chat.id);
       });
-      if (result.message) await wakeDaemons();
+      if (result.message ?? result.resumedWith) await wakeDaemons();
       if (result.chat.interruptRequest === 'NEXT') await signalInterrupt(result.chat.id, 'message');
       return result;
     },

@@ -101,19 +101,22 @@ describe('daemon: queued messages, interrupts, promote and edit (B11, B12)', () 
       expect(chat.status).toBe('PAUSED');
       expect(chat.queuedMessages.map((q) => q.text)).toEqual(['p-queued']);
 
-      // A message on a PAUSED chat runs at once.
-      ctx.llm.script({ match: answering('p-resume'), text: 'resumed' });
+      // A message on a PAUSED chat resumes it, behind the older queued one (B11: order kept).
+      ctx.llm.script(
+        { match: answering('p-queued'), text: 'queued ran' },
+        { match: answering('p-resume'), text: 'resumed' },
+      );
       const sent = await member.client.query(SendMessageMutation, {
         input: { chatId, text: 'p-resume' },
       });
-      expect(sent.sendMessage.message).not.toBeNull();
-      ctx.llm.script({ match: answering('p-queued'), text: 'queued ran' });
+      expect(sent.sendMessage.message).toBeNull();
+      expect(sent.sendMessage.queuedMessage?.text).toBe('p-resume');
       await waitForStatusCount(stream, 'WAITING', 1);
       expect((await loadHistory(member.client, chatId)).transcript.slice(2)).toEqual([
-        'USER:p-resume',
-        'ASSISTANT:resumed',
         'USER:p-queued',
         'ASSISTANT:queued ran',
+        'USER:p-resume',
+        'ASSISTANT:resumed',
       ]);
     } finally {
       await stream.close();
