@@ -441,13 +441,16 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
 
     async deleteChat(viewer: Viewer, chatId: string) {
       const chat = await loadChatForWrite(prisma, viewer, chatId);
-      const familyWhere = { OR: [{ id: chat.id }, { rootId: chat.id }], deletedAt: null };
-      const family = await prisma.chat.findMany({
-        where: familyWhere,
-        select: { id: true, status: true },
-      });
-      await prisma.$transaction(async (tx) => {
+      const family = await prisma.$transaction(async (tx) => {
         if (chat.pinOrder !== null) await lockPins(tx, viewer.id);
+        await lockChat(tx, viewer, chat.id);
+        // Read under the lock, in the transaction: every statement below acts on the same family,
+        // and a child spawned before it gets its DELETED event and loses its queue too.
+        const members = await tx.chat.findMany({
+          where: { OR: [{ id: chat.id }, { rootId: chat.id }], deletedAt: null },
+          select: { id: true, status: true },
+        });
+        const familyWhere = { id: { in: members.map((row) => row.id) } };
         // A soft delete: the messages stay, so their cost still counts (B27, B28). A running
         // turn is fenced (new lease) so nothing it writes lands.
         await tx.chat.updateMany({
@@ -465,9 +468,10 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           },
         });
         await tx.queuedMessage.deleteMany({
-          where: { chatId: { in: family.map((row) => row.id) } },
+          where: { chatId: { in: members.map((row) => row.id) } },
         });
         if (chat.pinOrder !== null) await compactPins(tx, viewer.id);
+        return members;
       });
       for (const row of family) {
         if (row.status === 'RUNNING') await signalInterrupt(row.id, 'user');
