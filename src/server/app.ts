@@ -48,35 +48,65 @@ export interface App {
   readonly sessions: SessionRegistry;
 }
 
+/**
+ * What one start() opened, in opening order. start() fills it as it goes, so a failure part-way
+ * (the port in use, an unreachable Redis) closes exactly what was opened; after a successful
+ * start it is the app's one slot of state.
+ */
+interface Opened {
+  database?: Database;
+  pubsub?: PubSub;
+  sessions?: SessionRegistry;
+  deps?: Deps;
+  workspaces?: WorkspaceManager;
+  services?: Services;
+  maintenance?: Maintenance;
+  rateCounter?: RateCounter;
+  httpServer?: Server;
+  wsServer?: WebSocketServer;
+  disposeWs?: () => void | Promise<void>;
+  daemon?: Daemon;
+}
+
 export function buildApp(config: Config, options: { logger?: Logger } = {}): App {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
-  let database: Database | undefined;
-  let pubsub: PubSub | undefined;
-  let deps: Deps | undefined;
-  let services: Services | undefined;
-  let httpServer: Server | undefined;
-  let wsServer: WebSocketServer | undefined;
-  let disposeWs: (() => void | Promise<void>) | undefined;
-  let sessions: SessionRegistry | undefined;
-  let rateCounter: RateCounter | undefined;
-  let daemon: Daemon | undefined;
-  let workspaces: WorkspaceManager | undefined;
-  let maintenance: Maintenance | undefined;
+  let opened: Opened | undefined;
   let stopping: Promise<void> | undefined;
 
+  function started<K extends keyof Opened>(key: K): NonNullable<Opened[K]> {
+    const value = opened?.[key];
+    if (value === undefined) throw new Error('App not started');
+    return value as NonNullable<Opened[K]>;
+  }
+
   async function start() {
-    database = await openDatabase({
+    if (opened) throw new Error('App already started');
+    const resources: Opened = {};
+    opened = resources;
+    try {
+      return await open(resources);
+    } catch (error) {
+      // Unwind what this attempt opened, so a failed start leaves no connection, agent or timer
+      // behind (the caller may retry, or exit without waiting for handles to drain).
+      await close(resources);
+      opened = undefined;
+      throw error;
+    }
+  }
+
+  async function open(resources: Opened) {
+    const database = (resources.database = await openDatabase({
       databaseUrl: config.DATABASE_URL,
       pgliteDataDir: `${config.DATA_DIR}/pglite`,
-    });
-    pubsub = await openPubSub(config.REDIS_URL, logger, {
+    }));
+    const pubsub = (resources.pubsub = await openPubSub(config.REDIS_URL, logger, {
       onDroppedWrite: (what) => metrics.pubsubDroppedWrites.inc({ write: what }),
-    });
+    }));
     const secretKey = await resolveSecretKey(config.SECRET_KEY, config.DATA_DIR);
-    sessions = createSessionRegistry({ pubsub, logger });
+    const sessions = (resources.sessions = createSessionRegistry({ pubsub, logger }));
     await sessions.start();
-    deps = {
+    const deps: Deps = (resources.deps = {
       prisma: database.prisma,
       pubsub,
       secretBox: createSecretBox(secretKey),
@@ -84,9 +114,9 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       logger,
       sessions,
       metrics,
-    };
-    workspaces = createWorkspaceManager(deps);
-    services = createServices(deps, { workspaces });
+    });
+    const workspaces = (resources.workspaces = createWorkspaceManager(deps));
+    const services = (resources.services = createServices(deps, { workspaces }));
     await services.mcpServers.start();
     if (config.BOOTSTRAP_ADMIN_TOKEN) {
       await services.users.bootstrapAdmin(config.BOOTSTRAP_ADMIN_TOKEN);
@@ -96,26 +126,20 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         logger.info('created user admin; its API token is in the file', { file: tokenFile });
     }
 
-    const appServices = services;
-    const appDeps = deps;
-    const appWorkspaces = workspaces;
-    maintenance = createMaintenance(deps, workspaces);
-    const db = database;
-    const bus = pubsub;
-    const openSessions = sessions;
+    const maintenance = (resources.maintenance = createMaintenance(deps, workspaces));
     // With Redis the mutation limit holds across replicas; without, per process (one replica).
-    rateCounter = config.REDIS_URL
+    const rateCounter = (resources.rateCounter = config.REDIS_URL
       ? createRedisRateCounter(config.REDIS_URL, logger)
-      : createMemoryRateCounter();
+      : createMemoryRateCounter());
     // The scrape's own query (one statement) is left out of the statement counter, so the
     // benchmark's statements per turn do not depend on how often it scrapes.
     let scrapeStatements = 0;
     metrics.setSources({
-      statementCount: () => db.statementCount() - scrapeStatements,
-      runningChats: () => daemon?.running().length ?? 0,
+      statementCount: () => database.statementCount() - scrapeStatements,
+      runningChats: () => resources.daemon?.running().length ?? 0,
       chatsByStatus: async () => {
         scrapeStatements += 1;
-        const groups = await db.prisma.chat.groupBy({
+        const groups = await database.prisma.chat.groupBy({
           by: ['status'],
           where: { deletedAt: null },
           _count: { _all: true },
@@ -127,7 +151,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       logger,
       metrics,
       ready: async () => {
-        await Promise.all([db.ping(), bus.ping()]);
+        await Promise.all([database.ping(), pubsub.ping()]);
       },
       limits: config,
       rateLimit: {
@@ -137,66 +161,65 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         logger,
       },
       context: async (authorization) => ({
-        viewer: await requireViewer(appServices.users, authorization),
-        prisma: appDeps.prisma,
-        pubsub: bus,
-        services: appServices,
+        viewer: await requireViewer(services.users, authorization),
+        prisma: deps.prisma,
+        pubsub,
+        services,
       }),
     });
 
-    httpServer = createServer((req, res) => {
+    const httpServer = (resources.httpServer = createServer((req, res) => {
       if (req.url === '/healthz') return plain(res, 200, 'ok');
       if (req.url === '/metrics')
         return serveMetrics(req, res, { metrics, token: config.METRICS_TOKEN, logger });
       if (isFileRequest(req)) {
-        serveFile(req, res, appServices).catch(() => plain(res, 500, 'internal error'));
+        serveFile(req, res, services).catch(() => plain(res, 500, 'internal error'));
         return;
       }
       if (refuseUnboundedBody(req, res, maxBodyBytes(req, config))) return;
       void yoga.requestListener(req, res);
-    });
+    }));
 
     // maxPayload: ws refuses a larger frame from its header (1009) instead of buffering it; its
     // default is 100 MiB, before any authentication (issue #8, row 6).
-    wsServer = new WebSocketServer({
+    const wsServer = (resources.wsServer = new WebSocketServer({
       server: httpServer,
       path: GRAPHQL_PATH,
       maxPayload: config.WS_MAX_PAYLOAD_BYTES,
-    });
+    }));
     const wsHandle = serveGraphQLOverWebSocket({
       wsServer,
       yoga,
-      users: appServices.users,
-      sessions: openSessions,
+      users: services.users,
+      sessions,
       limits: config,
       logger,
     });
-    disposeWs = () => wsHandle.dispose();
+    resources.disposeWs = () => wsHandle.dispose();
 
-    const server = httpServer;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.PORT, config.HOST, () => resolve());
+      httpServer.once('error', reject);
+      httpServer.listen(config.PORT, config.HOST, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
     });
-    const { port } = server.address() as AddressInfo;
+    const { port } = httpServer.address() as AddressInfo;
     const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}${GRAPHQL_PATH}`;
     if (config.DAEMON_ENABLED) {
-      daemon = createDaemon(
+      const daemon = (resources.daemon = createDaemon(
         {
-          deps: appDeps,
-          tools: createToolRegistry(appDeps, {
-            workspaces: appWorkspaces,
-            chats: appServices.chats,
-          }),
-          instructionsFor: createWorkspaceInstructions(appWorkspaces, logger),
-          mcpToolsFor: (chat, signal) => appServices.mcpServers.toolsForTurn(chat, signal),
-          titles: appServices.titles,
+          deps,
+          tools: createToolRegistry(deps, { workspaces, chats: services.chats }),
+          instructionsFor: createWorkspaceInstructions(workspaces, logger),
+          mcpToolsFor: (chat, signal) => services.mcpServers.toolsForTurn(chat, signal),
+          titles: services.titles,
           maxSteps: config.CHAT_MAX_STEPS,
-          compaction: createCompactor(appDeps),
-          beforeTurn: (chat) => appServices.rewind.beforeTurn(chat),
+          compaction: createCompactor(deps),
+          beforeTurn: (chat) => services.rewind.beforeTurn(chat),
           afterTool: (chat, toolName) => {
             if (CHANGING_TOOLS.has(toolName)) {
-              void appServices.gitChanges.changed(chat.rootId ?? chat.id, toolName);
+              void services.gitChanges.changed(chat.rootId ?? chat.id, toolName);
             }
           },
         },
@@ -208,20 +231,22 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
           acquireBatch: config.CHAT_ACQUIRE_BATCH,
           maxConcurrent: config.CHAT_MAX_CONCURRENT,
         },
-      );
+      ));
       await daemon.start();
       // Housekeeping from the deployment settings runs beside the daemon (issue #13).
       maintenance.start();
     }
     logger.info('agentgraph listening', {
       url,
-      database: db.kind,
+      database: database.kind,
       pubsub: config.REDIS_URL ? 'redis' : 'in-process',
     });
     return { url, port };
   }
 
-  async function shutdown() {
+  /** Closes what `resources` holds, in shutdown order; what was never opened is skipped. */
+  async function close(resources: Opened) {
+    const { httpServer } = resources;
     const deadline = setTimeout(() => {
       logger.error('shutdown budget exceeded; closing connections');
       httpServer?.closeAllConnections();
@@ -230,27 +255,27 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     try {
       // B3: stop acquiring and running turns first (they persist and go back to PENDING),
       // then close subscriptions and connections.
-      await daemon?.stop();
-      await maintenance?.stop();
+      await resources.daemon?.stop();
+      await resources.maintenance?.stop();
       // Only now: the stopped turns no longer call the agents (their processes die with them).
-      await workspaces?.close();
-      await services?.mcpServers
+      await resources.workspaces?.close();
+      await resources.services?.mcpServers
         .close()
         .catch((error: unknown) => logger.warn('closing MCP connections failed', { error }));
-      await disposeWs?.();
-      wsServer?.close();
-      await sessions?.stop();
-      await rateCounter?.close();
+      await resources.disposeWs?.();
+      resources.wsServer?.close();
+      await resources.sessions?.stop();
+      await resources.rateCounter?.close();
       if (httpServer?.listening) {
         httpServer.closeIdleConnections();
-        await new Promise<void>((resolve) => httpServer!.close(() => resolve()));
+        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       }
       // Closing is best effort: a broker or database that is already gone must not turn a clean
       // shutdown (B3: exit 0) into a failure.
-      await pubsub
+      await resources.pubsub
         ?.close()
         .catch((error: unknown) => logger.warn('closing pub/sub failed', { error }));
-      await database
+      await resources.database
         ?.close()
         .catch((error: unknown) => logger.warn('closing the database failed', { error }));
     } finally {
@@ -260,29 +285,25 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
 
   return {
     start,
-    stop: () => (stopping ??= shutdown()),
+    // Nothing to close when start() never ran or failed (it unwound itself).
+    stop: () => (stopping ??= opened ? close(opened) : Promise.resolve()),
     get daemon() {
-      return daemon;
+      return opened?.daemon;
     },
     get maintenance() {
-      if (!maintenance) throw new Error('App not started');
-      return maintenance;
+      return started('maintenance');
     },
     get deps() {
-      if (!deps) throw new Error('App not started');
-      return deps;
+      return started('deps');
     },
     get services() {
-      if (!services) throw new Error('App not started');
-      return services;
+      return started('services');
     },
     get workspaces() {
-      if (!workspaces) throw new Error('App not started');
-      return workspaces;
+      return started('workspaces');
     },
     get sessions() {
-      if (!sessions) throw new Error('App not started');
-      return sessions;
+      return started('sessions');
     },
   };
 }
