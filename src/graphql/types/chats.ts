@@ -11,30 +11,12 @@ import { labelsToList } from '../../chats/labels.js';
 import { queuePositionsOf } from '../../db/fair-share.js';
 import { encodeChatCursor, listChatIds } from '../../chats/list.js';
 import { builder } from '../builder.js';
+import { chatMutationField, hasSelection, type ChatArgBuilder } from './chat-mutation.js';
 import { QueuedMessageType } from './messages.js';
 import { ModelConfigType } from './providers.js';
 import { NodeInterface, registerNodeLoader } from './node.js';
 import { UsageType } from './usage.js';
-import type { GraphQLContext } from '../context.js';
-import type { Chat, ChatMessage, Prisma } from '../../generated/prisma/client.js';
-
-/**
- * Mutations run in the chat service, which returns the bare row. When the operation selects
- * relations (owner, modelConfig, children, …) they are read in one query with Pothos' selection
- * instead of one query per relation.
- */
-async function withSelection(
-  ctx: GraphQLContext,
-  query: { include?: Prisma.ChatInclude; select?: Prisma.ChatSelect },
-  written: Promise<Chat>,
-) {
-  const nested = hasSelection(query);
-  const chat = await written;
-  return nested ? ctx.prisma.chat.findUniqueOrThrow({ ...query, where: { id: chat.id } }) : chat;
-}
-
-const hasSelection = (query: { include?: unknown; select?: unknown }) =>
-  query.include !== undefined || query.select !== undefined;
+import type { ChatMessage } from '../../generated/prisma/client.js';
 
 export const ChatStatusEnum = builder.enumType('ChatStatus', {
   values: {
@@ -234,7 +216,8 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
     chatId: t.id({ required: true }),
     text: t.string({ required: true }),
     fileIds: t.idList({
-      description: 'Uploaded files (uploadFile) the message carries; only while the chat waits.',
+      description:
+        'Uploaded files (uploadFile) the message carries; a queued message keeps them until it runs.',
     }),
     busyBehavior: t.field({ type: BusyBehaviorEnum }),
     mcpServerIds: t.idList({ description: MCP_SERVER_IDS_DESCRIPTION }),
@@ -242,7 +225,14 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
 });
 
 const EditMessageInput = builder.inputType('EditMessageInput', {
-  fields: (t) => ({ messageId: t.id({ required: true }), text: t.string({ required: true }) }),
+  fields: (t) => ({
+    messageId: t.id({ required: true }),
+    text: t.string({ required: true }),
+    fileIds: t.idList({
+      description:
+        "Uploaded files (uploadFile) the edited message carries; null or absent keeps the original message's files, [] drops them.",
+    }),
+  }),
 });
 
 const UpdateChatInput = builder.inputType('UpdateChatInput', {
@@ -259,7 +249,7 @@ const UpdateChatInput = builder.inputType('UpdateChatInput', {
 interface SendMessageResult {
   chat: { id: string };
   message: ChatMessage | null;
-  queuedMessage: { id: bigint; text: string; createdAt: Date } | null;
+  queuedMessage: { id: bigint; text: string; files: unknown; createdAt: Date } | null;
 }
 
 const SendMessagePayload = builder.objectRef<SendMessageResult>('SendMessagePayload').implement({
@@ -288,101 +278,76 @@ const SendMessagePayload = builder.objectRef<SendMessageResult>('SendMessagePayl
   }),
 });
 
-builder.mutationFields((t) => {
-  const idArg = { id: t.arg.id({ required: true }) };
-  return {
-    createChat: t.prismaField({
-      type: 'Chat',
-      args: { input: t.arg({ type: CreateChatInput, required: true }) },
-      resolve: (query, _root, { input }, ctx) =>
-        withSelection(ctx, query, ctx.services.chats.createChat(ctx.viewer, input)),
-    }),
-    sendMessage: t.field({
-      type: SendMessagePayload,
-      args: { input: t.arg({ type: SendMessageInput, required: true }) },
-      resolve: (_root, { input }, ctx) => ctx.services.chats.sendMessage(ctx.viewer, input),
-    }),
-    editMessage: t.prismaField({
-      type: 'Chat',
-      description:
-        'Soft-deletes the message and every later one, inserts the new text, and runs again.',
-      args: { input: t.arg({ type: EditMessageInput, required: true }) },
-      resolve: (query, _root, { input }, ctx) =>
-        withSelection(ctx, query, ctx.services.chats.editMessage(ctx.viewer, input)),
-    }),
-    interruptChat: t.prismaField({
-      type: 'Chat',
-      args: idArg,
-      resolve: (query, _root, { id }, ctx) =>
-        withSelection(ctx, query, ctx.services.chats.interruptChat(ctx.viewer, id)),
-    }),
-    deleteQueuedMessage: t.prismaField({
-      type: 'Chat',
-      args: { chatId: t.arg.id({ required: true }), id: t.arg.id({ required: true }) },
-      resolve: (query, _root, args, ctx) =>
-        withSelection(
-          ctx,
-          query,
-          ctx.services.chats.deleteQueuedMessage(ctx.viewer, args.chatId, args.id),
-        ),
-    }),
-    promoteQueuedMessage: t.prismaField({
-      type: 'Chat',
-      description: 'Interrupts the running turn and runs this queued message next.',
-      args: { chatId: t.arg.id({ required: true }), id: t.arg.id({ required: true }) },
-      resolve: (query, _root, args, ctx) =>
-        withSelection(
-          ctx,
-          query,
-          ctx.services.chats.promoteQueuedMessage(ctx.viewer, args.chatId, args.id),
-        ),
-    }),
-    updateChat: t.prismaField({
-      type: 'Chat',
-      args: { input: t.arg({ type: UpdateChatInput, required: true }) },
-      resolve: (query, _root, { input }, ctx) =>
-        withSelection(ctx, query, ctx.services.chats.updateChat(ctx.viewer, input)),
-    }),
-    archiveChat: t.prismaField({
-      type: 'Chat',
-      description: 'Archiving a root chat archives its subagent chats too.',
-      args: idArg,
-      resolve: (query, _root, { id }, ctx) =>
-        withSelection(ctx, query, ctx.services.chats.setArchived(ctx.viewer, id, true)),
-    }),
-    unarchiveChat: t.prismaField({
-      type: 'Chat',
-      args: idArg,
-      resolve: (query, _root, { id }, ctx) =>
-        withSelection(ctx, query, ctx.services.chats.setArchived(ctx.viewer, id, false)),
-    }),
-    deleteChat: t.boolean({
-      args: idArg,
-      resolve: (_root, { id }, ctx) => ctx.services.chats.deleteChat(ctx.viewer, id),
-    }),
-    pinChat: t.prismaField({
-      type: 'Chat',
-      args: { ...idArg, pinOrder: t.arg.int() },
-      resolve: (query, _root, args, ctx) =>
-        withSelection(ctx, query, ctx.services.chats.pinChat(ctx.viewer, args.id, args.pinOrder)),
-    }),
-    unpinChat: t.prismaField({
-      type: 'Chat',
-      args: idArg,
-      resolve: (query, _root, { id }, ctx) =>
-        withSelection(ctx, query, ctx.services.chats.unpinChat(ctx.viewer, id)),
-    }),
-    markChatRead: t.prismaField({
-      type: 'Chat',
-      args: idArg,
-      resolve: (query, _root, { id }, ctx) =>
-        withSelection(ctx, query, ctx.services.chats.markChatRead(ctx.viewer, id)),
-    }),
-    regenerateChatTitle: t.prismaField({
-      type: 'Chat',
-      args: idArg,
-      resolve: (query, _root, { id }, ctx) =>
-        withSelection(ctx, query, ctx.services.titles.regenerate(ctx.viewer, id)),
-    }),
-  };
+builder.mutationField('sendMessage', (t) =>
+  t.field({
+    type: SendMessagePayload,
+    args: { input: t.arg({ type: SendMessageInput, required: true }) },
+    resolve: (_root, { input }, ctx) => ctx.services.chats.sendMessage(ctx.viewer, input),
+  }),
+);
+
+builder.mutationField('deleteChat', (t) =>
+  t.boolean({
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => ctx.services.chats.deleteChat(ctx.viewer, id),
+  }),
+);
+
+const idArg = (arg: ChatArgBuilder) => ({ id: arg.id({ required: true }) });
+const queuedMessageArgs = (arg: ChatArgBuilder) => ({
+  chatId: arg.id({ required: true }),
+  id: arg.id({ required: true }),
+});
+
+chatMutationField('createChat', {
+  args: (arg) => ({ input: arg({ type: CreateChatInput, required: true }) }),
+  run: ({ input }, ctx) => ctx.services.chats.createChat(ctx.viewer, input),
+});
+chatMutationField('editMessage', {
+  description:
+    'Soft-deletes the message and every later one, inserts the new text, and runs again.',
+  args: (arg) => ({ input: arg({ type: EditMessageInput, required: true }) }),
+  run: ({ input }, ctx) => ctx.services.chats.editMessage(ctx.viewer, input),
+});
+chatMutationField('interruptChat', {
+  args: idArg,
+  run: ({ id }, ctx) => ctx.services.chats.interruptChat(ctx.viewer, id),
+});
+chatMutationField('deleteQueuedMessage', {
+  args: queuedMessageArgs,
+  run: (args, ctx) => ctx.services.chats.deleteQueuedMessage(ctx.viewer, args.chatId, args.id),
+});
+chatMutationField('promoteQueuedMessage', {
+  description: 'Interrupts the running turn and runs this queued message next.',
+  args: queuedMessageArgs,
+  run: (args, ctx) => ctx.services.chats.promoteQueuedMessage(ctx.viewer, args.chatId, args.id),
+});
+chatMutationField('updateChat', {
+  args: (arg) => ({ input: arg({ type: UpdateChatInput, required: true }) }),
+  run: ({ input }, ctx) => ctx.services.chats.updateChat(ctx.viewer, input),
+});
+chatMutationField('archiveChat', {
+  description: 'Archiving a root chat archives its subagent chats too.',
+  args: idArg,
+  run: ({ id }, ctx) => ctx.services.chats.setArchived(ctx.viewer, id, true),
+});
+chatMutationField('unarchiveChat', {
+  args: idArg,
+  run: ({ id }, ctx) => ctx.services.chats.setArchived(ctx.viewer, id, false),
+});
+chatMutationField('pinChat', {
+  args: (arg) => ({ ...idArg(arg), pinOrder: arg.int() }),
+  run: (args, ctx) => ctx.services.chats.pinChat(ctx.viewer, args.id, args.pinOrder),
+});
+chatMutationField('unpinChat', {
+  args: idArg,
+  run: ({ id }, ctx) => ctx.services.chats.unpinChat(ctx.viewer, id),
+});
+chatMutationField('markChatRead', {
+  args: idArg,
+  run: ({ id }, ctx) => ctx.services.chats.markChatRead(ctx.viewer, id),
+});
+chatMutationField('regenerateChatTitle', {
+  args: idArg,
+  run: ({ id }, ctx) => ctx.services.titles.regenerate(ctx.viewer, id),
 });

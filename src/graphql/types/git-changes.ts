@@ -4,6 +4,7 @@ import type { ChatCheckpoint } from '../../generated/prisma/client.js';
 import type { GitFileChange, GitRepositoryChanges } from '../../workspace/agent/git-protocol.js';
 import type { GitChangesSnapshot } from '../../workspace/git-changes-service.js';
 import { builder } from '../builder.js';
+import { chatMutationField } from './chat-mutation.js';
 import { ChatType } from './chats.js';
 
 /** The files-changed view and checkpoints / undo (issue #11). */
@@ -125,20 +126,17 @@ builder.mutationFields((t) => ({
       return ctx.services.gitChanges.snapshot(rootChatId);
     },
   }),
-  rewindChat: t.prismaField({
-    type: 'Chat',
-    description:
-      'Takes the chat back to before a USER message: that message and every later one are ' +
-      'soft-deleted (usage stays), and with restoreFiles the workspace files are restored to ' +
-      'the checkpoint taken before it. CONFLICT while a turn runs: interrupt first.',
-    args: {
-      messageId: t.arg.id({ required: true }),
-      chatId: t.arg.id({ description: 'When given, the message must be one of this chat.' }),
-      restoreFiles: t.arg.boolean({ defaultValue: true }),
-    },
-    resolve: async (query, _root, args, ctx) => {
-      const chat = await ctx.services.rewind.rewindChat(ctx.viewer, args);
-      return ctx.prisma.chat.findUniqueOrThrow({ ...query, where: { id: chat.id } });
-    },
-  }),
 }));
+
+chatMutationField('rewindChat', {
+  description:
+    'Takes the chat back to before a USER message: that message and every later one are ' +
+    'soft-deleted (usage stays), and with restoreFiles the workspace files are restored to ' +
+    'the checkpoint taken before it. CONFLICT while a turn runs: interrupt first.',
+  args: (arg) => ({
+    messageId: arg.id({ required: true }),
+    chatId: arg.id({ description: 'When given, the message must be one of this chat.' }),
+    restoreFiles: arg.boolean({ defaultValue: true }),
+  }),
+  run: (args, ctx) => ctx.services.rewind.rewindChat(ctx.viewer, args),
+});

@@ -7,6 +7,7 @@ import {
   type QuestionOption,
 } from '../../chats/plan-mode.js';
 import { builder } from '../builder.js';
+import { chatMutationField } from './chat-mutation.js';
 import { ChatType } from './chats.js';
 
 /** PLAN mode as the seeds run it (B20): the pending question, the proposed plan, their events. */
@@ -88,30 +89,21 @@ builder.objectFields(ChatType, (t) => ({
   }),
 }));
 
-builder.mutationFields((t) => ({
-  answerQuestion: t.prismaField({
-    type: 'Chat',
-    description:
-      "Answers the chat's pending question (one answer per question, in order) and continues. " +
-      'Any sendMessage answers it too.',
-    args: {
-      chatId: t.arg.id({ required: true }),
-      answers: t.arg.stringList({ required: true }),
-    },
-    resolve: async (query, _root, args, ctx) => {
-      const sent = await ctx.services.plans.answerQuestion(ctx.viewer, args.chatId, args.answers);
-      return ctx.prisma.chat.findUniqueOrThrow({ ...query, where: { id: sent.chat.id } });
-    },
+chatMutationField('answerQuestion', {
+  description:
+    "Answers the chat's pending question (one answer per question, in order) and continues. " +
+    'Any sendMessage answers it too.',
+  args: (arg) => ({
+    chatId: arg.id({ required: true }),
+    answers: arg.stringList({ required: true }),
   }),
-  approvePlan: t.prismaField({
-    type: 'Chat',
-    description:
-      'Approves the proposed plan: the chat switches to DEFAULT and implements it (the plan and ' +
-      'the optional feedback are in the prompt). Sending a message instead keeps planning.',
-    args: { chatId: t.arg.id({ required: true }), feedback: t.arg.string() },
-    resolve: async (query, _root, args, ctx) => {
-      const chat = await ctx.services.plans.approvePlan(ctx.viewer, args.chatId, args.feedback);
-      return ctx.prisma.chat.findUniqueOrThrow({ ...query, where: { id: chat.id } });
-    },
-  }),
-}));
+  run: async (args, ctx) =>
+    (await ctx.services.plans.answerQuestion(ctx.viewer, args.chatId, args.answers)).chat,
+});
+chatMutationField('approvePlan', {
+  description:
+    'Approves the proposed plan: the chat switches to DEFAULT and implements it (the plan and ' +
+    'the optional feedback are in the prompt). Sending a message instead keeps planning.',
+  args: (arg) => ({ chatId: arg.id({ required: true }), feedback: arg.string() }),
+  run: (args, ctx) => ctx.services.plans.approvePlan(ctx.viewer, args.chatId, args.feedback),
+});
