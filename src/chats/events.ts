@@ -10,6 +10,7 @@ import {
   type QueuedMessagePayload,
 } from '../pubsub/index.js';
 import { readParts } from './parts.js';
+import { queuedFileParts } from './transitions.js';
 
 /**
  * Publishing of chat events, after the database write they describe has committed. Used by the
@@ -94,5 +95,10 @@ export function toMessagePayload(row: ChatMessage): MessagePayload {
 }
 
 export function toQueuedPayload(row: QueuedMessage): QueuedMessagePayload {
-  return { id: row.id.toString(), text: row.text, createdAt: row.createdAt.toISOString() };
+  return {
+    id: row.id.toString(),
+    text: row.text,
+    files: queuedFileParts(row),
+    createdAt: row.createdAt.toISOString(),
+  };
 }

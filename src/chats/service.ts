@@ -5,11 +5,13 @@ import type { ChatMode, Prisma } from '../generated/prisma/client.js';
 import { topics } from '../pubsub/index.js';
 import { loadChatForWrite, lockChat } from './access.js';
 import { createChatEvents } from './events.js';
+import { readParts } from './parts.js';
 import { validateLabels, type Label } from './labels.js';
 import { resolveChatModelConfigId } from './model-configs.js';
 import { initialTitle, MAX_TITLE_LENGTH } from './titles.js';
 import {
   createPendingChat,
+  insertQueuedMessageAndSetPending,
   insertUserMessageAndSetPending,
   popQueuedMessage,
   queuePosition,
@@ -124,10 +126,10 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           await saveMcpSelection(tx, chat.id, mcpServerIds);
         }
         const busy = chat.status === 'RUNNING' || chat.status === 'PENDING';
-        // B11: a PAUSED chat keeps its queue; a new text message goes behind it and the queue
-        // head runs now, so queued messages keep their order. (Files cannot be queued: a message
-        // with files still runs at once.)
-        if (chat.status === 'PAUSED' && files.length === 0) {
+        const parts = files.map(filePart);
+        // B11: a PAUSED chat keeps its queue; a new message goes behind it and the queue head
+        // runs now, so queued messages keep their order. A queued message keeps its files.
+        if (chat.status === 'PAUSED') {
           const head = await popQueuedMessage(tx, chat.id);
           if (head) {
             const queuedMessage = await tx.queuedMessage.create({
@@ -136,14 +138,11 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
                 text,
                 createdById: viewer.id,
                 position: await queuePosition(tx, chat.id, 'tail'),
+                files: parts as unknown as Prisma.InputJsonValue,
               },
             });
-            const resumed = await insertUserMessageAndSetPending(
-              tx,
-              chat.id,
-              head.text,
-              head.createdById,
-            );
+            await linkFiles(tx, chat.id, files);
+            const resumed = await insertQueuedMessageAndSetPending(tx, chat.id, head);
             return {
               chat: resumed.chat,
               message: null,
@@ -153,7 +152,6 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           }
         }
         if (!busy) {
-          const parts = files.map(filePart);
           const inserted = await insertUserMessageAndSetPending(
             tx,
             chat.id,
@@ -163,10 +161,6 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           );
           await linkFiles(tx, chat.id, files);
           return { ...inserted, queuedMessage: null, resumedWith: null };
-        }
-        // Queued messages are text only (issue #10 keeps the slice small).
-        if (files.length > 0) {
-          throw conflict('Files can only be sent while the chat waits; it is busy now');
         }
         const queued = await tx.queuedMessage.count({ where: { chatId: chat.id } });
         if (queued >= MAX_QUEUE_SIZE) {
@@ -179,8 +173,11 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
             text,
             createdById: viewer.id,
             position: await queuePosition(tx, chat.id, interrupt ? 'head' : 'tail'),
+            files: parts as unknown as Prisma.InputJsonValue,
           },
         });
+        // Linked now, as the message is accepted: Chat.files lists it and retention keeps it.
+        await linkFiles(tx, chat.id, files);
         // The worker persists what the turn produced, then runs the queue head next: one writer,
         // so the interrupted step can never land after the new message.
         const updated =
@@ -202,8 +199,19 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
       return result;
     },
 
-    async editMessage(viewer: Viewer, input: { messageId: string; text: string }) {
+    async editMessage(
+      viewer: Viewer,
+      input: {
+        messageId: string;
+        text: string;
+        /** Issue #10: the edited message's files; null keeps the original's, [] drops them. */
+        fileIds?: readonly string[] | null;
+      },
+    ) {
       const text = validateText(input.text);
+      const newFiles = input.fileIds
+        ? await loadOwnedFiles(prisma, viewer, input.fileIds, fileLimits(deps))
+        : null;
       const messageId = parseBigIntId(input.messageId);
       const original = messageId
         ? await prisma.chatMessage.findFirst({ where: { id: messageId, deleted: false } })
@@ -229,6 +237,10 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           data: { deleted: true },
         });
         await tx.queuedMessage.deleteMany({ where: { chatId: locked.id } });
+        const fileParts = newFiles
+          ? newFiles.map(filePart)
+          : readParts(still.contentVersion, still.parts).filter((part) => part.type === 'FILE');
+        if (newFiles) await linkFiles(tx, locked.id, newFiles);
         // Fence off a running worker: a new lease means none of its later writes land.
         await tx.chat.update({
           where: { id: locked.id },
@@ -240,7 +252,7 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           },
         });
         return {
-          ...(await insertUserMessageAndSetPending(tx, locked.id, text, viewer.id)),
+          ...(await insertUserMessageAndSetPending(tx, locked.id, text, viewer.id, fileParts)),
           wasRunning: locked.status === 'RUNNING',
         };
       });
@@ -342,7 +354,7 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
           return { chat, message: null };
         }
         await tx.queuedMessage.delete({ where: { id: queued.id } });
-        return insertUserMessageAndSetPending(tx, locked.id, queued.text, queued.createdById);
+        return insertQueuedMessageAndSetPending(tx, locked.id, queued);
       });
       await publish('queue promoted', async () => {
         await events.queue(result.chat.id);

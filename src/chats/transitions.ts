@@ -1,5 +1,5 @@
-import { Prisma } from '../generated/prisma/client.js';
-import { CONTENT_VERSION, textPart, type MessagePart } from './parts.js';
+import { Prisma, type QueuedMessage } from '../generated/prisma/client.js';
+import { CONTENT_VERSION, textPart, type FilePart, type MessagePart } from './parts.js';
 
 /**
  * Writes shared by the API and the daemon. Each runs inside the caller's transaction, after the
@@ -58,6 +58,26 @@ export async function insertUserMessageAndSetPending(
     },
   });
   return { message, chat };
+}
+
+/** The FileParts a queued message carries (issue #10); stored as a JSON array. */
+export function queuedFileParts(queued: Pick<QueuedMessage, 'files'>): FilePart[] {
+  return Array.isArray(queued.files) ? (queued.files as unknown as FilePart[]) : [];
+}
+
+/** Runs a queued message: inserts it as a USER message, with its files, and sets PENDING. */
+export function insertQueuedMessageAndSetPending(
+  tx: Prisma.TransactionClient,
+  chatId: string,
+  queued: Pick<QueuedMessage, 'text' | 'createdById' | 'files'>,
+) {
+  return insertUserMessageAndSetPending(
+    tx,
+    chatId,
+    queued.text,
+    queued.createdById,
+    queuedFileParts(queued),
+  );
 }
 
 /** Removes and returns the head of a chat's queue (lowest position), or null. */

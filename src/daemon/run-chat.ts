@@ -1,7 +1,7 @@
 import { resolveChatModel, type ChatModel } from '../chats/chat-model.js';
 import { createChatEvents, type ChatEvents } from '../chats/events.js';
 import { CONTENT_VERSION, partsText, readParts, type MessagePart } from '../chats/parts.js';
-import { insertUserMessageAndSetPending, popQueuedMessage } from '../chats/transitions.js';
+import { insertQueuedMessageAndSetPending, popQueuedMessage } from '../chats/transitions.js';
 import {
   insertMessagesUnderLease,
   LeaseLostError,
@@ -394,12 +394,7 @@ async function runQueueHeadNow(
       await tx.chat.update({ where: { id: lease.chatId }, data: { interruptRequest: null } });
       return null;
     }
-    const inserted = await insertUserMessageAndSetPending(
-      tx,
-      lease.chatId,
-      head.text,
-      head.createdById,
-    );
+    const inserted = await insertQueuedMessageAndSetPending(tx, lease.chatId, head);
     await tx.chat.update({ where: { id: lease.chatId }, data: { status: 'RUNNING' } });
     return inserted.message;
   });
@@ -474,12 +469,7 @@ async function finishTurn(
       if (waiting) return { chat: waiting, message: null };
       const head = await popQueuedMessage(tx, lease.chatId);
       if (!head) throw new Error('the queue emptied under the chat lock');
-      const inserted = await insertUserMessageAndSetPending(
-        tx,
-        lease.chatId,
-        head.text,
-        head.createdById,
-      );
+      const inserted = await insertQueuedMessageAndSetPending(tx, lease.chatId, head);
       return { chat: await update({}), message: inserted.message };
     },
   );

@@ -31,6 +31,8 @@ export interface MessagePayload {
 export interface QueuedMessagePayload {
   id: string;
   text: string;
+  /** FileParts (issue #10). */
+  files: unknown[];
   createdAt: string;
 }
 

@@ -8,6 +8,7 @@ import type {
 } from '../../chats/parts.js';
 import { readParts } from '../../chats/parts.js';
 import { toMessagePayload } from '../../chats/events.js';
+import { queuedFileParts } from '../../chats/transitions.js';
 import { findChatForRead } from '../../chats/access.js';
 import { parseBigIntId } from '../../db/ids.js';
 import { builder } from '../builder.js';
@@ -70,7 +71,7 @@ builder.objectRef<ToolResultPart>('ToolResultPart').implement({
   }),
 });
 
-builder.objectRef<FilePart>('FilePart').implement({
+const FilePartType = builder.objectRef<FilePart>('FilePart').implement({
   interfaces: [MessagePartInterface],
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -125,6 +126,8 @@ export interface QueuedMessageShape {
   /** Set on rows read from the database (Chat.queuedMessages groups them by it). */
   chatId?: string;
   text: string;
+  /** The FileParts it carries (issue #10): JSON from the row, an array in a QueueEvent. */
+  files?: unknown;
   createdAt: Date | string;
 }
 
@@ -132,6 +135,11 @@ export const QueuedMessageType = builder.objectRef<QueuedMessageShape>('QueuedMe
   fields: (t) => ({
     id: t.id({ resolve: (queued) => queued.id.toString() }),
     text: t.exposeString('text'),
+    files: t.field({
+      type: [FilePartType],
+      description: 'The files the message carries; they stay with it until it runs.',
+      resolve: (queued) => queuedFileParts({ files: queued.files ?? [] }),
+    }),
     createdAt: t.field({ type: 'DateTime', resolve: (queued) => queued.createdAt }),
   }),
 });

@@ -5,7 +5,12 @@ import {
   type FakeLlm,
 } from '../../../src/testing/fake-llm/index.js';
 import type { TestClient } from '../../support/client.js';
-import { isStatus, loadHistory, subscribeChat } from '../../support/chat-stream.js';
+import {
+  isStatus,
+  loadHistory,
+  subscribeChat,
+  waitForStatusCount,
+} from '../../support/chat-stream.js';
 import {
   configureFakeModel,
   createGate,
@@ -14,7 +19,7 @@ import {
   startScriptedLlm,
   type FakeProviderKind,
 } from '../../support/llm.js';
-import { CreateChatMutation } from '../../support/operations.js';
+import { CreateChatMutation, SendMessageMutation } from '../../support/operations.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 
 /**
@@ -238,4 +243,128 @@ describe('attachments (issue #10)', () => {
       expect(files.chat.files.map((f) => f.id).sort()).toEqual([image.id, log.id].sort());
     },
   );
+
+  it('keeps the files of a message queued behind a running turn and gives them to its turn', async () => {
+    const member = await server.createMember();
+    const thief = await server.createMember();
+    const image = await uploaded(member.client, png(20));
+    const stolen = await uploaded(thief.client, png(21));
+    const gate = createGate();
+    const first = 'hold the turn (queue)';
+    const queuedText = 'and this screenshot (queue)';
+    llm.script(
+      { match: (b) => isTurn(b) && lastUserText(b) === first, gate: gate.promise, text: 'held' },
+      { match: (b) => isTurn(b) && lastUserText(b).startsWith(queuedText), text: 'seen' },
+    );
+    const created = await member.client.query(CreateChatMutation, {
+      input: { text: first, modelConfigId: modelConfigs.get('OPENAI_COMPATIBLE') },
+    });
+    const chatId = created.createChat.id;
+    const stream = subscribeChat(member.client, chatId);
+    try {
+      await stream.waitFor(isStatus('RUNNING'));
+      // Another user's file is NOT_FOUND on the queued path too, and nothing is queued.
+      const refused = await member.client.expectError(SendMessageMutation, {
+        input: { chatId, text: queuedText, fileIds: [stolen.id] },
+      });
+      expect(refused.codes).toEqual(['NOT_FOUND']);
+      const sent = await member.client.query<{
+        sendMessage: { queuedMessage: { id: string; files: { fileId: string }[] } | null };
+      }>(
+        `mutation ($input: SendMessageInput!) {
+          sendMessage(input: $input) { queuedMessage { id files { fileId name mediaType url } } }
+        }`,
+        { input: { chatId, text: queuedText, fileIds: [image.id] } },
+      );
+      expect(sent.sendMessage.queuedMessage?.files.map((f) => f.fileId)).toEqual([image.id]);
+      const queue = await member.client.query<{
+        chat: { queuedMessages: { files: { fileId: string }[] }[]; files: { id: string }[] };
+      }>(
+        'query ($id: ID!) { chat(id: $id) { queuedMessages { files { fileId } } files { id } } }',
+        {
+          id: chatId,
+        },
+      );
+      expect(queue.chat.queuedMessages).toEqual([{ files: [{ fileId: image.id }] }]);
+      expect(queue.chat.files.map((f) => f.id)).toEqual([image.id]);
+      gate.open();
+      await waitForStatusCount(stream, 'WAITING', 1);
+    } finally {
+      await stream.close();
+    }
+    const { messages, chat } = await loadHistory(member.client, chatId);
+    expect(chat.lastError).toBeNull();
+    const promoted = messages.find((m) => m.role === 'USER' && m.parts.length === 2);
+    expect(promoted?.parts.map((p) => p.type)).toEqual(['TEXT', 'FILE']);
+    const request = llm.requests.find(
+      (r) => isTurn(r.body) && lastUserText(r.body).startsWith(queuedText),
+    )!;
+    const base64 = Buffer.from(png(20)).toString('base64');
+    expect(JSON.stringify(request.raw.messages)).toContain(`data:image/png;base64,${base64}`);
+  });
+
+  it("editMessage replaces, keeps or drops the files, and refuses files not the editor's", async () => {
+    const member = await server.createMember();
+    const thief = await server.createMember();
+    const image = await uploaded(member.client, png(30));
+    const log = await uploaded(member.client, new TextEncoder().encode('edit log'), 'e.log');
+    const stolen = await uploaded(thief.client, png(31));
+    const prefix = 'edit me';
+    const answer = () =>
+      llm.script({ match: (b) => isTurn(b) && lastUserText(b).startsWith(prefix), text: 'ok' });
+    answer();
+    const created = await member.client.query(CreateChatMutation, {
+      input: {
+        text: `${prefix} 0`,
+        modelConfigId: modelConfigs.get('OPENAI_COMPATIBLE'),
+        fileIds: [image.id],
+      },
+    });
+    const chatId = created.createChat.id;
+    const EDIT = `mutation ($input: EditMessageInput!) { editMessage(input: $input) { id } }`;
+    /** The chat's one live USER message: its id and the files it carries. */
+    const userMessage = async () => {
+      const data = await member.client.query<{
+        chat: {
+          messages: {
+            edges: { node: { id: string; role: string; parts: { fileId?: string | null }[] } }[];
+          };
+        };
+      }>(
+        `query ($id: ID!) { chat(id: $id) { messages(first: 50) { edges { node {
+          id role parts { ... on FilePart { fileId } } } } } } }`,
+        { id: chatId },
+      );
+      const users = data.chat.messages.edges.map((e) => e.node).filter((m) => m.role === 'USER');
+      expect(users).toHaveLength(1);
+      return {
+        id: users[0]!.id,
+        fileIds: users[0]!.parts.flatMap((p) => (p.fileId ? [p.fileId] : [])),
+      };
+    };
+
+    const refused = await member.client.expectError(EDIT, {
+      input: { messageId: (await userMessage()).id, text: `${prefix} 1`, fileIds: [stolen.id] },
+    });
+    expect(refused.codes).toEqual(['NOT_FOUND']);
+    expect((await userMessage()).fileIds).toEqual([image.id]);
+
+    answer();
+    await member.client.query(EDIT, {
+      input: { messageId: (await userMessage()).id, text: `${prefix} 2` },
+    });
+    expect((await userMessage()).fileIds).toEqual([image.id]);
+
+    answer();
+    await member.client.query(EDIT, {
+      input: { messageId: (await userMessage()).id, text: `${prefix} 3`, fileIds: [log.id] },
+    });
+    expect((await userMessage()).fileIds).toEqual([log.id]);
+
+    answer();
+    await member.client.query(EDIT, {
+      input: { messageId: (await userMessage()).id, text: `${prefix} 4`, fileIds: [] },
+    });
+    expect((await userMessage()).fileIds).toEqual([]);
+  });
 });
