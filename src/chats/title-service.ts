@@ -74,7 +74,7 @@ export function createTitleService(deps: Deps) {
     });
     if (updated.count === 0) return null;
     const chat = await prisma.chat.findUniqueOrThrow({ where: { id: chatId } });
-    await events.title(chat).catch((error: unknown) => logger.warn('publish failed', { error }));
+    await events.title(chat);
     return chat;
   }
 
@@ -101,9 +101,7 @@ export function createTitleService(deps: Deps) {
           RETURNING owner_id::text AS "ownerId"`;
         const owner = rows[0];
         if (!owner) return;
-        await events
-          .title({ id: chatId, ownerId: owner.ownerId, title })
-          .catch((error: unknown) => logger.warn('publish failed', { error }));
+        await events.title({ id: chatId, ownerId: owner.ownerId, title });
       } catch (error) {
         if (signal?.aborted) return;
         logger.warn('title generation failed', { chatId, error });

@@ -72,7 +72,7 @@ export function createCompactor(deps: Deps): CompactionHook {
         isSummary: true,
       }),
     ]);
-    await events.message(row!).catch(() => undefined);
+    await events.message(row!);
     const compacted: LlmMessage[] = [
       ...systemMessages,
       { role: 'user', content: `${SUMMARY_PREFIX}\n\n${summary}` },

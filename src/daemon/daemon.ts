@@ -222,9 +222,12 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
       const recovered = await recoverStaleChats(prisma, options.staleAfterMs);
       for (const chat of recovered) {
         logger.warn('recovered a stale chat', { chatId: chat.id, status: chat.status });
-        await events
-          .status({ id: chat.id, ownerId: chat.owner_id, status: chat.status, lastError: null })
-          .catch(() => undefined);
+        await events.status({
+          id: chat.id,
+          ownerId: chat.owner_id,
+          status: chat.status,
+          lastError: null,
+        });
       }
       if (recovered.length > 0) {
         wake();
@@ -260,9 +263,12 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
     // Anything a turn could not hand back in time goes back to PENDING now.
     const released = await releaseWorkerChats(prisma, workerId).catch(() => []);
     for (const chat of released) {
-      await events
-        .status({ id: chat.id, ownerId: chat.owner_id, status: 'PENDING', lastError: null })
-        .catch(() => undefined);
+      await events.status({
+        id: chat.id,
+        ownerId: chat.owner_id,
+        status: 'PENDING',
+        lastError: null,
+      });
     }
     if (released.length > 0) await wakeOthers('chats released at shutdown');
     // Titles are a nicety: they stop with the process instead of delaying it.

@@ -102,10 +102,11 @@ export async function runChatTurn(
 ): Promise<void> {
   const { deps } = env;
   const { logger } = deps;
-  const events = createChatEvents(deps);
   const lease: Lease = acquired;
   const chat = acquired.chat;
   const log = turnLogger(logger, lease);
+  // A failed publish of this turn logs with the turn's chat, worker and epoch.
+  const events = createChatEvents({ ...deps, logger: log });
   const endTurnTimer = deps.metrics?.turnDuration.startTimer();
   let outcome: LoopOutcome | { kind: 'no-model' } | { kind: 'paused-before-start' };
   let chatModel: ChatModel | null = null;
@@ -124,9 +125,12 @@ export async function runChatTurn(
       // The queue head inserted now comes before the id drawn at acquire: draw a new one.
       const insertedHead =
         acquired.interruptRequest === 'NEXT' && (await runQueueHeadNow(env, events, lease));
-      await events
-        .status({ id: chat.id, ownerId: chat.ownerId, status: 'RUNNING', lastError: null })
-        .catch(() => undefined);
+      await events.status({
+        id: chat.id,
+        ownerId: chat.ownerId,
+        status: 'RUNNING',
+        lastError: null,
+      });
       // Independent reads, in parallel: the turn waits for the slowest, not for their sum.
       const [resolvedModel, history, settings, instructions, mcpTools] = await Promise.all([
         resolveChatModel(deps, chat.modelConfigId),
@@ -399,8 +403,8 @@ async function runQueueHeadNow(
     return inserted.message;
   });
   if (message) {
-    await events.message(message).catch(() => undefined);
-    await events.queue(lease.chatId).catch(() => undefined);
+    await events.message(message);
+    await events.queue(lease.chatId);
   }
   return message !== null;
 }

@@ -55,8 +55,8 @@ export function createSpawnAgentTool(deps: Deps, events: ChatEvents) {
           parent.ownerId,
         ),
       );
-      await events.list(child.ownerId, 'CREATED', child.id).catch(() => undefined);
-      await events.message(message).catch(() => undefined);
+      await events.list(child.ownerId, 'CREATED', child.id);
+      await events.message(message);
       await deps.pubsub
         .publish(topics.daemonWake(), { reason: 'subagent spawned' })
         .catch(() => undefined);

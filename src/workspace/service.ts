@@ -410,9 +410,7 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
 
   async function bindChat(chatId: string, workspaceId: string) {
     const chat = await prisma.chat.update({ where: { id: chatId }, data: { workspaceId } });
-    await events
-      .list(chat.ownerId, 'UPDATED', chat.id)
-      .catch((error: unknown) => logger.warn('publish failed', { error }));
+    await events.list(chat.ownerId, 'UPDATED', chat.id);
   }
 
   async function createWorkspace(
