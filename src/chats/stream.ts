@@ -7,13 +7,17 @@ import {
   type PubSub,
 } from '../pubsub/index.js';
 import type { PartEvent } from '../pubsub/stream-buffer.js';
+import { fromMessagePayload } from './events.js';
 
 /**
  * chatEvents (B13-B15): a snapshot from the database, then live events from pub/sub, with no gap
  * and no duplicate. The live subscription opens BEFORE the snapshot is read; events that arrive
  * meanwhile wait in a queue and are deduplicated against the snapshot:
- * - messages: any MessageEvent triggers a read of every message after the last one sent, so a
- *   message whose pub/sub event was lost still arrives (the database is the source of truth);
+ * - messages: the snapshot reads every message after afterMessageId; a live MessageEvent is then
+ *   delivered from its payload (no read per subscriber), dropped when its id is not past the
+ *   last one sent. Pub/sub keeps a channel's order and every event published after the
+ *   subscription opened reaches the queue, so nothing between the snapshot and the live events is
+ *   missed; when the broker blinked (events may be lost), the resync re-reads the database;
  * - parts: (messageId, seq) pairs already sent are dropped, as are parts of persisted messages;
  * - status: a StatusEvent that arrived while the snapshot was read makes it read the current
  *   status (the event may predate the snapshot); one that arrived after the snapshot is newer
@@ -80,13 +84,12 @@ export async function* streamChatEvents(
       where: { chatId, deleted: false, id: { gt: lastMessageId } },
       orderBy: { id: 'asc' },
     });
-    const events: StreamedChatEvent[] = [];
-    for (const message of rows) {
-      lastMessageId = message.id;
-      if (message.role === 'ASSISTANT') options.onAssistantMessage?.(message);
-      events.push({ __typename: 'MessageEvent', chatId, message });
-    }
-    return events;
+    return rows.map(messageEvent);
+  };
+  const messageEvent = (message: ChatMessage): StreamedChatEvent => {
+    lastMessageId = message.id;
+    if (message.role === 'ASSISTANT') options.onAssistantMessage?.(message);
+    return { __typename: 'MessageEvent', chatId, message };
   };
   const freshPart = (event: PartEvent) => {
     if (event.messageId !== null && BigInt(event.messageId) <= lastMessageId) return false;
@@ -141,9 +144,11 @@ export async function* streamChatEvents(
         continue;
       }
       switch (event.__typename) {
-        case 'MessageEvent':
-          yield* await newMessages();
+        case 'MessageEvent': {
+          const message = fromMessagePayload(event.message);
+          if (message.id > lastMessageId) yield messageEvent(message);
           break;
+        }
         case 'MessagePartEvent':
           if (freshPart(event)) yield event;
           break;

@@ -3,7 +3,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { isUuid } from '../db/ids.js';
 import type { PrismaClient } from '../db/client.js';
 import { badInput, conflict, notFound } from '../errors.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import type { ModelConfig, Prisma, Provider } from '../generated/prisma/client.js';
 import type { ModelPrices, ProviderKind, ProviderSettings } from '../llm/index.js';
 import { blockedProviderUrlReason } from '../llm/network-policy.js';
 import { requireAdmin } from '../users/service.js';
@@ -336,7 +336,32 @@ export async function resolveProviderSettings(
     where: { id: modelConfigId, ...USABLE_MODEL_CONFIG },
     include: { provider: true },
   });
-  if (!config) return null;
+  return config ? toResolvedSettings(secretBox, config) : null;
+}
+
+/** The columns a turn's model settings are built from (resolveChatModel reads them in raw SQL). */
+export type ModelSettingsRow = Pick<
+  ModelConfig,
+  | 'id'
+  | 'model'
+  | 'inputPriceMicros'
+  | 'outputPriceMicros'
+  | 'cacheReadPriceMicros'
+  | 'cacheWritePriceMicros'
+  | 'contextLimit'
+  | 'compressionThreshold'
+  | 'maxOutputTokens'
+  | 'thinkingBudgetTokens'
+  | 'reasoningEffort'
+  | 'temperature'
+  | 'supportsImages'
+> & { provider: Pick<Provider, 'id' | 'kind' | 'baseUrl' | 'apiKeyEncrypted'> };
+
+/** A usable config and its provider as a model call needs them, the provider's key decrypted. */
+export function toResolvedSettings(
+  secretBox: Deps['secretBox'],
+  config: ModelSettingsRow,
+): ResolvedModelSettings {
   let apiKey: string | null = null;
   if (config.provider.apiKeyEncrypted !== null) {
     try {
