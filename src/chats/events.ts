@@ -9,18 +9,42 @@ import {
   type PubSub,
   type QueuedMessagePayload,
 } from '../pubsub/index.js';
+import type { Topic } from '../pubsub/topics.js';
+import type { Logger } from '../logger.js';
 import { CONTENT_VERSION, readParts } from './parts.js';
+import { queuedFileParts } from './transitions.js';
 
 /**
  * Publishing of chat events, after the database write they describe has committed. Used by the
- * chat services and the daemon alike. Pub/sub is at-most-once; subscribers recover from the
- * database, so a failed publish is logged by the caller, never retried here.
+ * chat services and the daemon alike. Pub/sub is at-most-once and subscribers recover from the
+ * database, so a publish that fails is logged here, once, with its topic (never the payload,
+ * which holds user text), and never reaches the caller: no caller has to remember a `.catch`,
+ * and none can turn a committed write into an error.
  */
-export function createChatEvents({ pubsub, prisma }: { pubsub: PubSub; prisma: PrismaClient }) {
-  const chatEvent = (chatId: string, payload: ChatEventPayload) =>
-    pubsub.publish(topics.chatEvents(chatId), payload);
-  const list = (ownerId: string, kind: ChatListEventKindName, chatId: string) =>
-    pubsub.publish(topics.chatList(ownerId), { kind, chatId });
+export function createChatEvents({
+  pubsub,
+  prisma,
+  logger,
+}: {
+  pubsub: PubSub;
+  prisma: PrismaClient;
+  logger?: Logger | undefined;
+}) {
+  const guarded = async (topic: Topic, publish: () => Promise<void>) => {
+    try {
+      await publish();
+    } catch (error) {
+      logger?.warn('publish failed', { topic: topic.channel, error });
+    }
+  };
+  const chatEvent = (chatId: string, payload: ChatEventPayload) => {
+    const topic = topics.chatEvents(chatId);
+    return guarded(topic, () => pubsub.publish(topic, payload));
+  };
+  const list = (ownerId: string, kind: ChatListEventKindName, chatId: string) => {
+    const topic = topics.chatList(ownerId);
+    return guarded(topic, () => pubsub.publish(topic, { kind, chatId }));
+  };
 
   return {
     list,
@@ -46,14 +70,18 @@ export function createChatEvents({ pubsub, prisma }: { pubsub: PubSub; prisma: P
       await list(chat.ownerId, 'STATUS', chat.id);
     },
     async queue(chatId: string) {
-      const queued = await prisma.queuedMessage.findMany({
-        where: { chatId },
-        orderBy: [{ position: 'asc' }, { id: 'asc' }],
-      });
-      await chatEvent(chatId, {
-        __typename: 'QueueEvent',
-        chatId,
-        queuedMessages: queued.map(toQueuedPayload),
+      // The queue is read for the event: a failed read is a failed publish like any other.
+      const topic = topics.chatEvents(chatId);
+      await guarded(topic, async () => {
+        const queued = await prisma.queuedMessage.findMany({
+          where: { chatId },
+          orderBy: [{ position: 'asc' }, { id: 'asc' }],
+        });
+        await pubsub.publish(topic, {
+          __typename: 'QueueEvent',
+          chatId,
+          queuedMessages: queued.map(toQueuedPayload),
+        });
       });
     },
     async title(chat: { id: string; ownerId: string; title: string }) {
@@ -94,7 +122,12 @@ export function toMessagePayload(row: ChatMessage): MessagePayload {
 }
 
 export function toQueuedPayload(row: QueuedMessage): QueuedMessagePayload {
-  return { id: row.id.toString(), text: row.text, createdAt: row.createdAt.toISOString() };
+  return {
+    id: row.id.toString(),
+    text: row.text,
+    files: queuedFileParts(row),
+    createdAt: row.createdAt.toISOString(),
+  };
 }
 
 /**
