@@ -4,7 +4,9 @@ import { badInput, conflict, notFound } from '../errors.js';
 import type { ChatMode, Prisma } from '../generated/prisma/client.js';
 import { topics } from '../pubsub/index.js';
 import { loadChatForWrite, lockChat } from './access.js';
+import { createArchiveOperations } from './archive.js';
 import { createChatEvents } from './events.js';
+import { createPinOperations } from './pins.js';
 import { readParts } from './parts.js';
 import { validateLabels, type Label } from './labels.js';
 import { resolveChatModelConfigId } from './model-configs.js';
@@ -48,6 +50,7 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
     publish('interrupt', () =>
       pubsub.publish(topics.chatControl(chatId), { type: 'interrupt', reason }),
     );
+  const writeContext = { prisma, events, publish, signalInterrupt };
 
   return {
     events,
@@ -412,118 +415,8 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
       return chat;
     },
 
-    /** Archiving a root archives its subagent chats too (B19), and stops what they run. */
-    async setArchived(viewer: Viewer, chatId: string, archived: boolean) {
-      const chat = await loadChatForWrite(prisma, viewer, chatId);
-      const family = {
-        OR: [{ id: chat.id }, { rootId: chat.id }],
-        ownerId: viewer.id,
-        deletedAt: null,
-      };
-      if (!archived && chat.parentId) {
-        const parent = await prisma.chat.findUnique({ where: { id: chat.parentId } });
-        if (parent?.archived) throw conflict('Unarchive the parent chat first');
-      }
-      const affected = await prisma.$transaction(async (tx) => {
-        if (archived) await lockPins(tx, viewer.id);
-        const rows = await tx.chat.findMany({ where: family, select: { id: true, status: true } });
-        await tx.chat.updateMany({
-          where: family,
-          data: archived ? { archived: true, pinOrder: null } : { archived: false },
-        });
-        if (archived) {
-          await tx.chat.updateMany({
-            where: { ...family, status: 'RUNNING' },
-            data: { interruptRequest: 'PAUSE' },
-          });
-          await tx.chat.updateMany({
-            where: { ...family, status: 'PENDING' },
-            data: { status: 'PAUSED' },
-          });
-          await compactPins(tx, viewer.id);
-        }
-        return rows;
-      });
-      for (const row of affected) {
-        if (archived && row.status === 'RUNNING') await signalInterrupt(row.id, 'user');
-        await publish('chat archived', () => events.list(viewer.id, 'UPDATED', row.id));
-      }
-      return prisma.chat.findUniqueOrThrow({ where: { id: chat.id } });
-    },
-
-    async deleteChat(viewer: Viewer, chatId: string) {
-      const chat = await loadChatForWrite(prisma, viewer, chatId);
-      const family = await prisma.$transaction(async (tx) => {
-        if (chat.pinOrder !== null) await lockPins(tx, viewer.id);
-        await lockChat(tx, viewer, chat.id);
-        // Read under the lock, in the transaction: every statement below acts on the same family,
-        // and a child spawned before it gets its DELETED event and loses its queue too.
-        const members = await tx.chat.findMany({
-          where: { OR: [{ id: chat.id }, { rootId: chat.id }], deletedAt: null },
-          select: { id: true, status: true },
-        });
-        const familyWhere = { id: { in: members.map((row) => row.id) } };
-        // A soft delete: the messages stay, so their cost still counts (B27, B28). A running
-        // turn is fenced (new lease) so nothing it writes lands.
-        await tx.chat.updateMany({
-          where: { ...familyWhere, status: { in: ['RUNNING', 'PENDING'] } },
-          data: { status: 'PAUSED' },
-        });
-        await tx.chat.updateMany({
-          where: familyWhere,
-          data: {
-            deletedAt: new Date(),
-            pinOrder: null,
-            workerId: null,
-            leaseEpoch: { increment: 1 },
-            interruptRequest: null,
-          },
-        });
-        await tx.queuedMessage.deleteMany({
-          where: { chatId: { in: members.map((row) => row.id) } },
-        });
-        if (chat.pinOrder !== null) await compactPins(tx, viewer.id);
-        return members;
-      });
-      for (const row of family) {
-        if (row.status === 'RUNNING') await signalInterrupt(row.id, 'user');
-        await publish('chat deleted', () => events.list(viewer.id, 'DELETED', row.id));
-      }
-      return true;
-    },
-
-    /** Pins among the owner's pinned root chats, 1-based; null appends at the end (B25). */
-    async pinChat(viewer: Viewer, chatId: string, pinOrder?: number | null) {
-      if (pinOrder !== undefined && pinOrder !== null && pinOrder < 1) {
-        throw badInput('pinOrder', 'pinOrder must be 1 or more');
-      }
-      const chat = await prisma.$transaction(async (tx) => {
-        await lockPins(tx, viewer.id);
-        const locked = await lockChat(tx, viewer, chatId);
-        if (locked.archived) throw badInput('id', 'Archived chats cannot be pinned');
-        if (locked.parentId) throw badInput('id', 'Only root chats can be pinned');
-        const pinned = (await pinnedChats(tx, viewer.id)).filter((id) => id !== locked.id);
-        const index = Math.min((pinOrder ?? pinned.length + 1) - 1, pinned.length);
-        pinned.splice(index, 0, locked.id);
-        await writePins(tx, pinned);
-        return tx.chat.findUniqueOrThrow({ where: { id: locked.id } });
-      });
-      await publish('chat pinned', () => events.list(viewer.id, 'UPDATED', chat.id));
-      return chat;
-    },
-
-    async unpinChat(viewer: Viewer, chatId: string) {
-      const chat = await prisma.$transaction(async (tx) => {
-        await lockPins(tx, viewer.id);
-        const locked = await lockChat(tx, viewer, chatId);
-        if (locked.pinOrder === null) return locked;
-        await tx.chat.update({ where: { id: locked.id }, data: { pinOrder: null } });
-        await compactPins(tx, viewer.id);
-        return tx.chat.findUniqueOrThrow({ where: { id: locked.id } });
-      });
-      await publish('chat unpinned', () => events.list(viewer.id, 'UPDATED', chat.id));
-      return chat;
-    },
+    ...createArchiveOperations(writeContext),
+    ...createPinOperations(writeContext),
 
     async markChatRead(viewer: Viewer, chatId: string) {
       const chat = await loadChatForWrite(prisma, viewer, chatId);
@@ -599,35 +492,6 @@ function validateText(text: string): string {
     throw badInput('text', `Message text must be at most ${MAX_MESSAGE_LENGTH} characters`);
   }
   return text;
-}
-
-/**
- * Serialises changes to one owner's pin order (pin, unpin, archive, delete): each reads the pinned
- * set and renumbers it, so two at once would hand out the same pinOrder. Taken before any chat row
- * lock (writePins updates other chats' rows). NO KEY UPDATE leaves FK checks (createChat) alone.
- */
-async function lockPins(tx: Prisma.TransactionClient, ownerId: string) {
-  await tx.$queryRaw`SELECT id FROM users WHERE id = ${ownerId}::uuid FOR NO KEY UPDATE`;
-}
-
-async function pinnedChats(tx: Prisma.TransactionClient, ownerId: string) {
-  const rows = await tx.chat.findMany({
-    where: { ownerId, pinOrder: { not: null }, archived: false, parentId: null, deletedAt: null },
-    orderBy: [{ pinOrder: 'asc' }, { id: 'asc' }],
-    select: { id: true },
-  });
-  return rows.map((row) => row.id);
-}
-
-async function writePins(tx: Prisma.TransactionClient, orderedIds: string[]) {
-  for (const [index, id] of orderedIds.entries()) {
-    await tx.chat.update({ where: { id }, data: { pinOrder: index + 1 } });
-  }
-}
-
-/** Renumbers pins 1..n after one was removed. */
-async function compactPins(tx: Prisma.TransactionClient, ownerId: string) {
-  await writePins(tx, await pinnedChats(tx, ownerId));
 }
 
 /** Subagents use their root chat's MCP servers (issue #12): the choice is made there. */

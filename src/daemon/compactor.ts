@@ -3,7 +3,7 @@ import type { Deps } from '../deps.js';
 import { computeCostMicros, type LlmMessage, type TokenUsage } from '../llm/index.js';
 import { createChatEvents } from '../chats/events.js';
 import type { CompactionHook } from './compaction.js';
-import { turnMessage } from './run-chat.js';
+import { turnMessage } from '../chats/turn-message.js';
 import { SUMMARY_PREFIX } from './prompt.js';
 
 /**

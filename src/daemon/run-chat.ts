@@ -1,6 +1,7 @@
 import { resolveChatModel, type ChatModel } from '../chats/chat-model.js';
 import { createChatEvents, type ChatEvents } from '../chats/events.js';
-import { CONTENT_VERSION, partsText, readParts, type MessagePart } from '../chats/parts.js';
+import { partsText, readParts } from '../chats/parts.js';
+import { turnMessage } from '../chats/turn-message.js';
 import { insertQueuedMessageAndSetPending, popQueuedMessage } from '../chats/transitions.js';
 import {
   insertMessagesUnderLease,
@@ -10,17 +11,11 @@ import {
   type AcquiredChat,
   type AcquiredChatRow,
   type Lease,
-  type NewTurnMessage,
 } from '../db/chat-leases.js';
 import type { Deps } from '../deps.js';
 import type { ChatMessage, ChatStatus, Prisma } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
-import {
-  computeCostMicros,
-  type LlmMessage,
-  type RetryPolicy,
-  type TokenUsage,
-} from '../llm/index.js';
+import { computeCostMicros, type LlmMessage, type RetryPolicy } from '../llm/index.js';
 import { providerErrorKind, recordStepUsage, timedToolCall } from '../metrics/metrics.js';
 import { topics } from '../pubsub/index.js';
 import { turnSettingsFor } from '../settings/system-prompt.js';
@@ -32,7 +27,6 @@ import { runAgentLoop, type LoopCallbacks, type LoopOutcome } from './loop.js';
 import { buildPrompt } from './prompt.js';
 import { loadPromptFiles } from '../files/prompt-files.js';
 import { withInstructionsAfterCreate } from './workspace-instructions-step.js';
-import { storableJson } from '../text/storable.js';
 import type { CompactionHook } from './compaction.js';
 import { planModeInstruction } from '../chats/plan-mode.js';
 import { publishTurnEnd, recordTurnEnd, type RecordedTurnEnd } from './turn-end.js';
@@ -353,37 +347,6 @@ async function runLoop(
   if (outcome.kind === 'error')
     metrics?.providerErrors.inc({ kind: providerErrorKind(outcome.status) });
   return outcome;
-}
-
-interface NewMessage {
-  id: bigint;
-  role: 'ASSISTANT' | 'TOOL' | 'SYSTEM';
-  parts: MessagePart[];
-  modelConfigId: string | null;
-  usage: TokenUsage | null;
-  costMicros: number;
-  isSummary?: boolean;
-}
-
-/** A turn's message in the form insertMessagesUnderLease writes. */
-export function turnMessage(message: NewMessage): NewTurnMessage {
-  return {
-    id: message.id,
-    role: message.role,
-    // The one place the daemon's parts are serialised for storage: NUL and lone surrogates (tool
-    // output, model output) become U+FFFD, or Postgres refuses the jsonb (22P05) and the whole
-    // turn fails (src/text/storable.ts).
-    partsJson: JSON.stringify(storableJson(message.parts)),
-    contentVersion: CONTENT_VERSION,
-    modelConfigId: message.modelConfigId,
-    inputTokens: message.usage?.inputTokens ?? 0,
-    outputTokens: message.usage?.outputTokens ?? 0,
-    reasoningTokens: message.usage?.reasoningTokens ?? 0,
-    cacheReadTokens: message.usage?.cacheReadTokens ?? 0,
-    cacheWriteTokens: message.usage?.cacheWriteTokens ?? 0,
-    costMicros: message.costMicros,
-    isSummary: message.isSummary ?? false,
-  };
 }
 
 /** An INTERRUPT or promote that no worker carried out yet: its message runs before anything. */
