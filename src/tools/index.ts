@@ -21,6 +21,7 @@ import { createWaitAgentTool } from './wait-agent.js';
 import { createStopWorkspaceTool } from './stop-workspace.js';
 import { createSpawnExploreAgentTool } from './spawn-explore-agent.js';
 import { createCloseAgentTool } from './close-agent.js';
+import { createAttachToWorkspaceTool } from './attach-to-workspace.js';
 
 export { ToolRegistry } from './registry.js';
 export type { Tool, ToolContext, ToolOutcome } from './tool.js';
@@ -41,6 +42,7 @@ export function createToolRegistry(deps: Deps, services: ToolServices): ToolRegi
     createReadFileTool(workspaces),
     createWriteFileTool(workspaces),
     createEditFilesTool(workspaces),
+    createAttachToWorkspaceTool(deps, workspaces),
     createExecuteTool(workspaces),
     createProcessOutputTool(workspaces),
     createProcessSignalTool(workspaces),

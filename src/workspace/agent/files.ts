@@ -94,12 +94,14 @@ export async function writeFile(
   request: WriteFileRequest,
 ): Promise<WriteFileResponse> {
   const real = await workspace.resolve(request.path);
-  const data = Buffer.from(request.content, 'utf8');
+  const data = Buffer.from(request.content, request.encoding ?? 'utf8');
   try {
     await fs.mkdir(path.dirname(real), { recursive: true });
     const temp = await writeTemp(real, data);
-    await commitTemp(temp, real);
+    if (request.overwrite === false) await commitTempExclusive(temp, real, request.path);
+    else await commitTemp(temp, real);
   } catch (error) {
+    if (error instanceof AgentRequestError) throw error;
     fsRequestError(error, request.path);
   }
   return { path: workspace.display(real), bytes: data.length };
@@ -239,6 +241,20 @@ async function writeTemp(target: string, data: Buffer): Promise<string> {
     throw error;
   }
   return temp;
+}
+
+/** Like commitTemp, but never replaces a file: link() fails with EEXIST atomically. */
+async function commitTempExclusive(temp: string, target: string, displayPath: string) {
+  try {
+    await fs.link(temp, target);
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') {
+      throw new AgentRequestError('CONFLICT', `File already exists: ${displayPath}`);
+    }
+    throw error;
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
 }
 
 async function commitTemp(temp: string, target: string): Promise<void> {

@@ -6,8 +6,11 @@ import type { z } from 'zod';
 
 import { badRequest } from './errors.js';
 
-/** Largest request body accepted (a write_file of a big file fits; a runaway client does not). */
-export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/**
+ * Largest request body accepted (a write_file of a big file fits; a runaway client does not). 16 MB:
+ * an attachment of the default 10 MB limit, base64-encoded (attach_to_workspace), fits.
+ */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 

@@ -27,7 +27,14 @@ export const readFileSchema = z.strictObject({
   limit: z.number().int().positive().optional(),
 });
 
-export const writeFileSchema = z.strictObject({ path: workspacePath, content: z.string() });
+export const writeFileSchema = z.strictObject({
+  path: workspacePath,
+  content: z.string(),
+  /** How `content` is encoded: utf8 (default) or base64, for binary files (attachments). */
+  encoding: z.enum(['utf8', 'base64']).optional(),
+  /** false: an existing file is left alone and the request is a CONFLICT. Default true. */
+  overwrite: z.boolean().optional(),
+});
 
 export const editFilesSchema = z.strictObject({
   /** Applied all or nothing; edits of one file apply in order, each to the previous result. */
