@@ -12,6 +12,7 @@ import { createPlanService } from './chats/plan-service.js';
 import { createRewindService } from './chats/rewind-service.js';
 import { createGitChangesService } from './workspace/git-changes-service.js';
 import type { WorkspaceManager } from './workspace/service.js';
+import { createWorkspaceDeletion } from './workspace/delete-workspace.js';
 import { createMcpServerService } from './mcp/service.js';
 
 /** Domain services, built once per process; resolvers and the daemon call the same ones. */
@@ -38,6 +39,8 @@ export function createServices(deps: Deps, resources: { workspaces: WorkspaceMan
     titles: createTitleService(deps),
     /** The files-changed view and checkpoints / undo (issue #11). */
     gitChanges,
+    /** deleteWorkspace (issue #14). */
+    workspaceDeletion: createWorkspaceDeletion(deps, resources.workspaces),
     rewind: createRewindService(deps, { workspaces: resources.workspaces, gitChanges }),
     /** Holds this replica's MCP connections: the app closes them at stop. */
     mcpServers: createMcpServerService(deps),

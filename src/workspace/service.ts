@@ -126,6 +126,11 @@ export interface WorkspaceManager {
   startWorkspace(chatId: string, options?: CallOptions): Promise<StartWorkspaceResult>;
   /** Stops this process's agent of the workspace (its processes die) and marks it STOPPED. */
   stopWorkspace(workspaceId: string): Promise<void>;
+  /**
+   * After the row of a workspace is deleted: stops this process's agent of it (its processes
+   * die) and removes its directory, when that lies under WORKSPACES_DIR.
+   */
+  discard(workspace: Workspace): Promise<void>;
   /** Workspaces whose agent this process started (the workspace TTL ends the stopped ones). */
   embeddedWorkspaceIds(): string[];
   /** The chat's workspace row, read now (a tool call earlier in the turn may have bound it). */
@@ -562,6 +567,22 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
     await prisma.workspace.update({ where: { id: workspaceId }, data: { status: 'STOPPED' } });
   }
 
+  async function discard(workspace: Workspace): Promise<void> {
+    const entry = agents.get(workspace.id);
+    agents.delete(workspace.id);
+    touchedAt.delete(workspace.id);
+    await entry?.agent?.close();
+    if (!workspace.directory) return; // remote: its host owns the files
+    const root = path.resolve(config.WORKSPACES_DIR);
+    const directory = path.resolve(workspace.directory);
+    // A row's directory is always made under WORKSPACES_DIR; refuse anything else outright.
+    if (path.dirname(directory) !== root) {
+      logger.warn('not removing a workspace directory outside WORKSPACES_DIR', { directory });
+      return;
+    }
+    await fs.rm(directory, { recursive: true, force: true });
+  }
+
   async function workspaceForChat(chatId: string): Promise<Workspace | null> {
     const chat = await prisma.chat.findUnique({
       where: { id: chatId },
@@ -599,6 +620,7 @@ export function createWorkspaceManager(deps: Deps): WorkspaceManager {
     createWorkspace,
     startWorkspace,
     stopWorkspace,
+    discard,
     workspaceForChat,
     clientFor,
     assertCommandsAllowed,

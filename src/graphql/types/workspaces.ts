@@ -23,3 +23,14 @@ registerNodeLoader('Workspace', async (ctx, id) => {
     ? workspace
     : null;
 });
+
+builder.mutationFields((t) => ({
+  deleteWorkspace: t.boolean({
+    description:
+      'Deletes one of your workspaces: its agent and processes stop and its directory is removed. ' +
+      'Chats bound to it keep their messages and lose the binding (Chat.workspace becomes null). ' +
+      "CONFLICT while any chat on it is PENDING or RUNNING; NOT_FOUND for another user's.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => ctx.services.workspaceDeletion.deleteWorkspace(ctx.viewer, id),
+  }),
+}));
