@@ -172,6 +172,30 @@ describe('maintenance: auto-archive and retention', () => {
     const old = await make(31);
     const recent = await make(29);
     const live = await make(null);
+    // Files (issue #10): one only the purged chat uses, one it shares with a live chat, one of a
+    // chat still within retention, and an upload no chat uses yet.
+    const file = (name: string) =>
+      prisma().chatFile.create({
+        data: {
+          ownerId: member.id,
+          name,
+          mediaType: 'text/plain',
+          size: name.length,
+          sha256: name,
+          data: Buffer.from(name),
+        },
+      });
+    const [onlyOld, shared, ofRecent, unlinked] = await Promise.all(
+      ['only-old', 'shared', 'of-recent', 'unlinked'].map(file),
+    );
+    await prisma().chatFileLink.createMany({
+      data: [
+        { chatId: old.id, fileId: onlyOld!.id },
+        { chatId: old.id, fileId: shared!.id },
+        { chatId: live.id, fileId: shared!.id },
+        { chatId: recent.id, fileId: ofRecent!.id },
+      ],
+    });
     const range = { from: '2025-05-01T00:00:00.000Z', to: '2025-07-01T00:00:00.000Z' };
     const before = await member.client.query(INSIGHTS, { range });
 
@@ -195,5 +219,9 @@ describe('maintenance: auto-archive and retention', () => {
       expect(await prisma().queuedMessage.count({ where: { chatId: kept.id } })).toBe(1);
     }
     expect(await member.client.query(INSIGHTS, { range })).toEqual(before);
+    expect(await prisma().chatFileLink.count({ where: { chatId: old.id } })).toBe(0);
+    const files = await prisma().chatFile.findMany({ select: { id: true } });
+    expect(files.map((f) => f.id).sort()).toEqual([shared!.id, ofRecent!.id, unlinked!.id].sort());
+    expect(await prisma().chatFileLink.count({ where: { fileId: shared!.id } })).toBe(1);
   });
 });
