@@ -439,6 +439,13 @@ describe('providers and model configs (B5, B7)', () => {
         },
         contextLimit: 200_000,
         compressionThreshold: 80,
+        options: {
+          maxOutputTokens: null,
+          thinkingBudgetTokens: null,
+          reasoningEffort: null,
+          temperature: null,
+        },
+        supportsImages: false,
       });
 
       await server.admin.query(UPDATE_PROVIDER, { input: { id: provider.id, enabled: false } });
