@@ -33,6 +33,11 @@ export interface SetUsageLimitInput {
   userId?: string | null;
   /** Null or absent removes the limit (a user's removed limit falls back to the default). */
   limitMicros?: number | null;
+  /**
+   * True: the user (userId required, limitMicros absent) has no limit, the default
+   * notwithstanding (an admin exempts a user). Stored as the user's row with a null limit.
+   */
+  unlimited?: boolean | null;
   periodDays: number;
 }
 
@@ -107,6 +112,13 @@ export function createUsageService({ prisma }: Pick<Deps, 'prisma'>) {
         );
       }
       const userId = input.userId ?? null;
+      const unlimited = input.unlimited ?? false;
+      if (unlimited && userId === null) {
+        throw badInput('unlimited', 'unlimited needs a userId: the default cannot be "no limit"');
+      }
+      if (unlimited && limitMicros !== null) {
+        throw badInput('unlimited', 'give either limitMicros or unlimited, not both');
+      }
       if (userId !== null) {
         const user = isUuid(userId)
           ? await prisma.user.findUnique({ where: { id: userId } })
@@ -114,7 +126,7 @@ export function createUsageService({ prisma }: Pick<Deps, 'prisma'>) {
         if (!user) throw notFound('User');
       }
 
-      if (limitMicros === null) {
+      if (limitMicros === null && !unlimited) {
         await prisma.usageLimit.deleteMany({ where: { userId } });
       } else if (userId !== null) {
         await prisma.usageLimit.upsert({
@@ -122,7 +134,8 @@ export function createUsageService({ prisma }: Pick<Deps, 'prisma'>) {
           create: { userId, limitMicros, periodDays },
           update: { limitMicros, periodDays },
         });
-      } else {
+      } else if (limitMicros !== null) {
+        // (unlimited needs a userId, checked above: the default always has a number)
         await setDefaultLimit(prisma, limitMicros, periodDays);
       }
       return true;
@@ -221,7 +234,9 @@ export async function assertWithinUsageLimit(prisma: PrismaClient, userId: strin
             WHERE c.owner_id = ${userId}::uuid
               AND m.created_at >= ${now}::timestamptz - applied.period_days * interval '24 hours'
               AND m.created_at <= ${now}::timestamptz) AS "spentMicros"
-    FROM applied`;
+    FROM applied
+    -- A user's row without a limit exempts them: no row, no scan of their messages.
+    WHERE applied.limit_micros IS NOT NULL`;
   if (status && status.spentMicros >= status.limitMicros) {
     throw new AppError(
       'USAGE_LIMIT_EXCEEDED',

@@ -80,7 +80,13 @@ const TimeRangeInput = builder.inputType('TimeRange', {
 const SetUsageLimitInput = builder.inputType('SetUsageLimitInput', {
   fields: (t) => ({
     userId: t.id({ description: 'Null sets the default for every user.' }),
-    limitMicros: t.float({ description: 'Null removes the limit.' }),
+    limitMicros: t.float({
+      description: "Null removes the limit (a user's removed limit falls back to the default).",
+    }),
+    unlimited: t.boolean({
+      description:
+        'True (with userId, without limitMicros): the user has no limit, whatever the default.',
+    }),
     periodDays: t.int({ required: true, description: 'Rolling window in days, 1-366.' }),
   }),
 });
