@@ -1,4 +1,5 @@
-import { badInput } from '../errors.js';
+import { z } from 'zod';
+import { parseInput } from '../parse-input.js';
 
 /** B24. Labels are stored as a jsonb object {key: value}; the API shows them as a list. */
 export const MAX_LABELS = 50;
@@ -12,32 +13,47 @@ export interface Label {
 }
 export type LabelMap = Record<string, string>;
 
+// Lengths count characters (code points), as B24 says, not bytes.
+const characters = (text: string) => [...text].length;
+
+const labelListSchema = z
+  .array(
+    z.object({ key: z.string(), value: z.string() }).check((ctx) => {
+      const { key, value } = ctx.value;
+      const problem =
+        characters(key) < 1 || characters(key) > MAX_LABEL_KEY_LENGTH
+          ? `Label key "${key}" must be 1-${MAX_LABEL_KEY_LENGTH} characters`
+          : !LABEL_KEY_PATTERN.test(key)
+            ? `Label key "${key}" must match ${LABEL_KEY_PATTERN.source}`
+            : characters(value) < 1 || characters(value) > MAX_LABEL_VALUE_LENGTH
+              ? `Label value for key "${key}" must be 1-${MAX_LABEL_VALUE_LENGTH} characters`
+              : null;
+      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+    }),
+  )
+  .max(MAX_LABELS, {
+    error: (issue) =>
+      `Too many labels (${(issue.input as unknown[]).length}); at most ${MAX_LABELS} are allowed`,
+  })
+  .check((ctx) => {
+    const seen = new Set<string>();
+    for (const { key } of ctx.value) {
+      if (seen.has(key)) {
+        ctx.issues.push({
+          code: 'custom',
+          message: `Label key "${key}" appears twice`,
+          input: key,
+        });
+        return;
+      }
+      seen.add(key);
+    }
+  });
+
 /** Validates a label list (all rules, before anything is written) and returns the stored map. */
 export function validateLabels(labels: readonly Label[], field = 'labels'): LabelMap {
-  if (labels.length > MAX_LABELS) {
-    throw badInput(field, `Too many labels (${labels.length}); at most ${MAX_LABELS} are allowed`);
-  }
-  const map: LabelMap = {};
-  for (const { key, value } of labels) {
-    // Lengths count characters (code points), as B24 says, not bytes.
-    const keyLength = [...key].length;
-    if (keyLength < 1 || keyLength > MAX_LABEL_KEY_LENGTH) {
-      throw badInput(field, `Label key "${key}" must be 1-${MAX_LABEL_KEY_LENGTH} characters`);
-    }
-    if (!LABEL_KEY_PATTERN.test(key)) {
-      throw badInput(field, `Label key "${key}" must match ${LABEL_KEY_PATTERN.source}`);
-    }
-    const valueLength = [...value].length;
-    if (valueLength < 1 || valueLength > MAX_LABEL_VALUE_LENGTH) {
-      throw badInput(
-        field,
-        `Label value for key "${key}" must be 1-${MAX_LABEL_VALUE_LENGTH} characters`,
-      );
-    }
-    if (Object.hasOwn(map, key)) throw badInput(field, `Label key "${key}" appears twice`);
-    map[key] = value;
-  }
-  return map;
+  const valid = parseInput(labelListSchema, labels, field);
+  return Object.fromEntries(valid.map(({ key, value }) => [key, value]));
 }
 
 export function labelsToList(stored: unknown): Label[] {

@@ -1,12 +1,31 @@
 import { generateApiToken, hashToken } from '../crypto/tokens.js';
 import type { Deps, Viewer } from '../deps.js';
 import { isAdmin } from '../deps.js';
-import { badInput, conflict, forbidden, notFound } from '../errors.js';
+import { z } from 'zod';
+import { conflict, forbidden, notFound } from '../errors.js';
+import { parseInput } from '../parse-input.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { isUuid } from '../db/ids.js';
 
 const USERNAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 const TOKEN_NAME_MAX = 128;
+
+const usernameSchema = z.object({
+  username: z
+    .string()
+    .trim()
+    .regex(
+      USERNAME_PATTERN,
+      'Username must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit',
+    ),
+});
+const tokenNameSchema = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, `Token name must be 1-${TOKEN_NAME_MAX} characters`)
+    .max(TOKEN_NAME_MAX, `Token name must be 1-${TOKEN_NAME_MAX} characters`),
+});
 /**
  * API tokens one user may hold (issue #8): enough for every device and script, few enough that
  * a leaked member token cannot mint hundreds of long-lived ones to survive its revocation.
@@ -67,13 +86,7 @@ export function createUserService({
 
     async create(viewer: Viewer, input: { username: string; role: 'ADMIN' | 'MEMBER' }) {
       requireAdmin(viewer);
-      const username = input.username.trim();
-      if (!USERNAME_PATTERN.test(username)) {
-        throw badInput(
-          'username',
-          'Username must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit',
-        );
-      }
+      const { username } = parseInput(usernameSchema, input);
       try {
         return await prisma.user.create({ data: { username, role: input.role } });
       } catch (error) {
@@ -92,10 +105,7 @@ export function createUserService({
 
     /** A member creates tokens for themselves; an admin may create one for any user. */
     async createToken(viewer: Viewer, input: { name: string; userId?: string | null }) {
-      const name = input.name.trim();
-      if (name.length === 0 || name.length > TOKEN_NAME_MAX) {
-        throw badInput('name', `Token name must be 1-${TOKEN_NAME_MAX} characters`);
-      }
+      const { name } = parseInput(tokenNameSchema, input);
       const userId = input.userId ?? viewer.id;
       if (userId !== viewer.id) {
         if (!isAdmin(viewer)) throw forbidden('Only an admin can create tokens for other users');
