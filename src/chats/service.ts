@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isUuid, parseBigIntId } from '../db/ids.js';
 import type { Deps, Viewer } from '../deps.js';
 import { badInput, conflict, notFound } from '../errors.js';
@@ -463,22 +464,21 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
     timeoutMs: number,
     afterSubscribed: () => Promise<void>,
   ): Promise<boolean> {
-    let settle: (value: boolean) => void = () => undefined;
-    const settled = new Promise<boolean>((resolve) => (settle = resolve));
+    const left = new AbortController();
     const unsubscribe = await pubsub.subscribe(topics.chatEvents(chatId), (event) => {
-      if (event.__typename === 'StatusEvent' && event.status !== 'RUNNING') settle(true);
+      if (event.__typename === 'StatusEvent' && event.status !== 'RUNNING') left.abort();
     });
-    const timer = setTimeout(() => settle(false), timeoutMs);
     try {
       await afterSubscribed();
       const current = await prisma.chat.findUnique({ where: { id: chatId } });
-      if (!current || current.status !== 'RUNNING') settle(true);
-      if (await settled) return true;
+      if (!current || current.status !== 'RUNNING') return true;
+      // Ends early (rejects) when the event aborts it; the flag below tells which.
+      await sleep(timeoutMs, undefined, { signal: left.signal }).catch(() => undefined);
+      if (left.signal.aborted) return true;
       // Pub/sub may have dropped the event: the database decides.
       const latest = await prisma.chat.findUnique({ where: { id: chatId } });
       return !latest || latest.status !== 'RUNNING';
     } finally {
-      clearTimeout(timer);
       await unsubscribe();
     }
   }
