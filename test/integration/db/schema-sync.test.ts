@@ -7,7 +7,9 @@ import { backend, createPostgresDatabase, type TestDatabase } from '../../suppor
 /**
  * prisma/schema.prisma and the SQL migrations must describe the same tables: the client is
  * generated from the first, the database is built from the second. This test migrates a fresh
- * database and compares every model's columns (name, type, nullability) and every enum.
+ * database and compares every model's columns (name, type, nullability), every enum and every
+ * foreign key (columns, referenced table, delete rule). Indexes, unique constraints and column
+ * defaults are not compared yet.
  */
 const SCHEMA = readFileSync(
   fileURLToPath(new URL('../../../prisma/schema.prisma', import.meta.url)),
@@ -138,5 +140,45 @@ describe(`schema.prisma and the SQL migrations agree (${backend})`, () => {
       expect(definition).toMatch(new RegExp(`ON (public\\.)?${table} `));
       expect(definition.replace(/\s+/g, '')).toContain(expression!.replace(/\s+/g, ''));
     }
+  });
+  it('has every foreign key of a relation field, with its referenced table and delete rule', async () => {
+    const tableOf = new Map<string, string>();
+    const bodies = [...SCHEMA.matchAll(/^model (\w+) \{\n([\s\S]*?)^\}/gm)];
+    for (const [, model, body] of bodies) {
+      tableOf.set(model!, /@@map\("([^"]+)"\)/.exec(body!)?.[1] ?? model!);
+    }
+    const columnOf = (body: string, field: string) =>
+      new RegExp(`^\\s*${field}\\s+\\S+.*@map\\("([^"]+)"\\)`, 'm').exec(body)?.[1] ?? field;
+    const expected: string[] = [];
+    for (const [, model, body] of bodies) {
+      for (const relation of body!.matchAll(
+        /^\s*\w+\s+(\w+)(\??)\s+@relation\((?:"\w+",\s*)?fields: \[([\w, ]+)\], references: \[([\w, ]+)\](?:, onDelete: (\w+))?/gm,
+      )) {
+        const [, target, optional, fields, , onDelete] = relation as unknown as string[];
+        const columns = fields!.split(/,\s*/).map((field) => columnOf(body!, field));
+        // Prisma's default for a required relation is Restrict, for an optional one SetNull.
+        const rule = {
+          Cascade: 'CASCADE',
+          SetNull: 'SET NULL',
+          Restrict: 'RESTRICT',
+          NoAction: 'NO ACTION',
+        }[onDelete ?? (optional ? 'SetNull' : 'Restrict')];
+        expected.push(
+          `${tableOf.get(model!)}(${columns.join(',')}) -> ${tableOf.get(target!)} ${rule}`,
+        );
+      }
+    }
+    expect(expected.length).toBeGreaterThan(5);
+    const rows = await database.prisma.$queryRaw<{ key: string }[]>`
+      SELECT c.conrelid::regclass::text || '(' ||
+             (SELECT string_agg(a.attname, ',' ORDER BY k.ord)
+              FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) ||
+             ') -> ' || c.confrelid::regclass::text || ' ' ||
+             CASE c.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL'
+               WHEN 'r' THEN 'RESTRICT' WHEN 'a' THEN 'NO ACTION' ELSE 'SET DEFAULT' END AS key
+      FROM pg_constraint c WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace`;
+    const strip = (key: string) => key.replace(/"/g, '');
+    expect(rows.map((row) => strip(row.key)).sort()).toEqual(expected.sort());
   });
 });
