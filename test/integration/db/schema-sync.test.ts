@@ -8,8 +8,8 @@ import { backend, createPostgresDatabase, type TestDatabase } from '../../suppor
  * prisma/schema.prisma and the SQL migrations must describe the same tables: the client is
  * generated from the first, the database is built from the second. This test migrates a fresh
  * database and compares every model's columns (name, type, nullability), every enum and every
- * foreign key (columns, referenced table, delete rule). Indexes, unique constraints and column
- * defaults are not compared yet.
+ * foreign key (columns, referenced table, delete rule) and every B-tree index and unique
+ * constraint. Column defaults are not compared yet.
  */
 const SCHEMA = readFileSync(
   fileURLToPath(new URL('../../../prisma/schema.prisma', import.meta.url)),
@@ -180,5 +180,36 @@ describe(`schema.prisma and the SQL migrations agree (${backend})`, () => {
       FROM pg_constraint c WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace`;
     const strip = (key: string) => key.replace(/"/g, '');
     expect(rows.map((row) => strip(row.key)).sort()).toEqual(expected.sort());
+  });
+  it('has every index and unique constraint of schema.prisma, and no other plain one', async () => {
+    const expected: string[] = [];
+    for (const [, model, body] of SCHEMA.matchAll(/^model (\w+) \{\n([\s\S]*?)^\}/gm)) {
+      const table = /@@map\("([^"]+)"\)/.exec(body!)?.[1] ?? model!;
+      const columnOf = (field: string) =>
+        new RegExp(`^\\s*${field}\\s+\\S+.*@map\\("([^"]+)"\\)`, 'm').exec(body!)?.[1] ?? field;
+      for (const [, kind, fields] of body!.matchAll(/^\s*@@(index|unique)\(\[([\w, :()]+)\]/gm)) {
+        const columns = fields!
+          .split(/,\s*(?![^(]*\))/)
+          .map((field) => columnOf(field.replace(/\(.*\)$/, '')));
+        expected.push(`${table}(${columns.join(',')})${kind === 'unique' ? ' UNIQUE' : ''}`);
+      }
+      for (const [, field] of body!.matchAll(/^\s*(\w+)\s+\w+\??\s+.*@unique/gm)) {
+        expected.push(`${table}(${columnOf(field!)}) UNIQUE`);
+      }
+    }
+    // Plain B-tree indexes only: primary keys, expression and partial indexes (noted in
+    // schema.prisma, checked above) and the GIN index on chats.labels are the migrations' own.
+    const rows = await database.prisma.$queryRaw<{ key: string }[]>`
+      SELECT t.relname || '(' ||
+             (SELECT string_agg(a.attname, ',' ORDER BY k.ord)
+              FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) || ')' ||
+             CASE WHEN i.indisunique THEN ' UNIQUE' ELSE '' END AS key
+      FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+      JOIN pg_namespace n ON n.oid = t.relnamespace
+      JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+      WHERE n.nspname = 'public' AND NOT i.indisprimary AND i.indexprs IS NULL
+        AND i.indpred IS NULL AND am.amname = 'btree' AND t.relname <> '_agentgraph_migrations'`;
+    expect(rows.map((row) => row.key).sort()).toEqual(expected.sort());
   });
 });
