@@ -1,22 +1,14 @@
 import { z } from 'zod';
 
-import { initialTitle } from '../chats/titles.js';
-import { storableText } from '../text/storable.js';
-import { createPendingChat } from '../chats/transitions.js';
 import type { ChatEvents } from '../chats/events.js';
 import type { Deps } from '../deps.js';
-import { topics } from '../pubsub/index.js';
+import { childPromptSchema, spawnChildChat } from './subagents.js';
 import { defineTool, fail, ok } from './tool.js';
 
-const MAX_PROMPT_LENGTH = 50_000;
-
 const argsSchema = z.strictObject({
-  prompt: z
-    .string()
-    .trim()
-    .min(1, 'prompt is required')
-    .max(MAX_PROMPT_LENGTH, `prompt must be at most ${MAX_PROMPT_LENGTH} characters`)
-    .describe('The complete task for the child: goal, context, constraints, what to report.'),
+  prompt: childPromptSchema(
+    'The complete task for the child: goal, context, constraints, what to report.',
+  ),
   title: z.string().trim().optional().describe('A short title for the child chat.'),
 });
 
@@ -34,32 +26,8 @@ export function createSpawnAgentTool(deps: Deps, events: ChatEvents) {
     readOnly: false,
     rootOnly: true,
     async execute(args, context) {
-      // Model-written text becomes a chat's title and first message: make it storable (a NUL or a
-      // lone surrogate would make Postgres refuse the rows, src/text/storable.ts).
-      const prompt = storableText(args.prompt);
       if (context.isSubagent) return fail('Delegated chats cannot spawn agents');
-      const parent = await deps.prisma.chat.findUniqueOrThrow({ where: { id: context.chatId } });
-      const title = initialTitle(args.title ? storableText(args.title) : prompt);
-      const { chat: child, message } = await deps.prisma.$transaction((tx) =>
-        createPendingChat(
-          tx,
-          {
-            ownerId: parent.ownerId,
-            title,
-            modelConfigId: parent.modelConfigId,
-            workspaceId: parent.workspaceId,
-            parentId: parent.id,
-            rootId: parent.rootId ?? parent.id,
-          },
-          prompt,
-          parent.ownerId,
-        ),
-      );
-      await events.list(child.ownerId, 'CREATED', child.id);
-      await events.message(message);
-      await deps.pubsub
-        .publish(topics.daemonWake(), { reason: 'subagent spawned' })
-        .catch(() => undefined);
+      const child = await spawnChildChat(deps, events, context, args);
       return ok({ chat_id: child.id, title: child.title, status: child.status });
     },
   });

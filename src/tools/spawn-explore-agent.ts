@@ -1,13 +1,10 @@
 import { z } from 'zod';
 
 import type { ChatEvents } from '../chats/events.js';
-import { initialTitle } from '../chats/titles.js';
-import { createPendingChat } from '../chats/transitions.js';
 import type { Deps } from '../deps.js';
 import { findUsableModelConfig } from '../providers/service.js';
-import { topics } from '../pubsub/index.js';
 import { readDeploymentSettings } from '../settings/deployment.js';
-import { storableText } from '../text/storable.js';
+import { childPromptSchema, spawnChildChat } from './subagents.js';
 import { defineTool, fail, ok } from './tool.js';
 
 /** The only tools an explore subagent is offered (the registry filters on this). */
@@ -17,8 +14,6 @@ export const EXPLORE_TOOLS: ReadonlySet<string> = new Set([
   'process_output',
 ]);
 
-const MAX_PROMPT_LENGTH = 50_000;
-
 /** Put before the parent's task, so the child knows what it is for and what it cannot do. */
 const EXPLORE_ROLE =
   'You are an explore agent: investigate and report, do not change anything. You can read ' +
@@ -26,12 +21,7 @@ const EXPLORE_ROLE =
   'End with a concise report of what you found, with file paths.';
 
 const argsSchema = z.strictObject({
-  prompt: z
-    .string()
-    .trim()
-    .min(1, 'prompt is required')
-    .max(MAX_PROMPT_LENGTH, `prompt must be at most ${MAX_PROMPT_LENGTH} characters`)
-    .describe('What to find out: the question, where to look, what to report.'),
+  prompt: childPromptSchema('What to find out: the question, where to look, what to report.'),
   title: z.string().trim().optional().describe('A short title for the child chat.'),
 });
 
@@ -55,35 +45,17 @@ export function createSpawnExploreAgentTool(deps: Deps, events: ChatEvents) {
     rootOnly: true,
     async execute(args, context) {
       if (context.isSubagent) return fail('Delegated chats cannot spawn agents');
-      const prompt = storableText(args.prompt);
-      const parent = await deps.prisma.chat.findUniqueOrThrow({ where: { id: context.chatId } });
       const settings = await readDeploymentSettings(deps.prisma);
       // The override applies while it is usable; a disabled or deleted one falls back.
       const override = settings.exploreModelConfigId
         ? await findUsableModelConfig(deps.prisma, settings.exploreModelConfigId)
         : null;
-      const title = initialTitle(args.title ? storableText(args.title) : prompt);
-      const { chat: child, message } = await deps.prisma.$transaction((tx) =>
-        createPendingChat(
-          tx,
-          {
-            ownerId: parent.ownerId,
-            title,
-            modelConfigId: override?.id ?? parent.modelConfigId,
-            workspaceId: parent.workspaceId,
-            parentId: parent.id,
-            rootId: parent.rootId ?? parent.id,
-            explore: true,
-          },
-          `${EXPLORE_ROLE}\n\n${prompt}`,
-          parent.ownerId,
-        ),
-      );
-      await events.list(child.ownerId, 'CREATED', child.id);
-      await events.message(message);
-      await deps.pubsub
-        .publish(topics.daemonWake(), { reason: 'explore agent spawned' })
-        .catch(() => undefined);
+      const child = await spawnChildChat(deps, events, context, {
+        ...args,
+        preamble: EXPLORE_ROLE,
+        ...(override ? { modelConfigId: override.id } : {}),
+        explore: true,
+      });
       return ok({ chat_id: child.id, title: child.title, status: child.status, explore: true });
     },
   });
