@@ -42,8 +42,8 @@ export async function serveFile(
   } catch {
     return answer(res, 401, 'A valid bearer token is required');
   }
-  const id = decodeURIComponent((req.url ?? '').slice(FILES_PATH.length).split('?')[0] ?? '');
-  const file = await services.files.download(viewerId, id);
+  const id = fileIdFromUrl(req.url ?? '');
+  const file = id === null ? null : await services.files.download(viewerId, id);
   if (!file) return answer(res, 404, 'File not found');
   res
     .writeHead(200, {
@@ -54,4 +54,13 @@ export async function serveFile(
       'cache-control': 'private, no-store',
     })
     .end(Buffer.from(file.data));
+}
+
+/** The id in /files/<id>; null when its percent-encoding is malformed (a 404, not a 500). */
+function fileIdFromUrl(url: string): string | null {
+  try {
+    return decodeURIComponent(url.slice(FILES_PATH.length).split('?')[0] ?? '');
+  } catch {
+    return null;
+  }
 }

@@ -173,7 +173,10 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       if (req.url === '/metrics')
         return serveMetrics(req, res, { metrics, token: config.METRICS_TOKEN, logger });
       if (isFileRequest(req)) {
-        serveFile(req, res, services).catch(() => plain(res, 500, 'internal error'));
+        serveFile(req, res, services).catch((error: unknown) => {
+          logger.error('serving a file failed', { error });
+          plain(res, 500, 'internal error');
+        });
         return;
       }
       if (refuseUnboundedBody(req, res, maxBodyBytes(req, config))) return;

@@ -150,6 +150,13 @@ describe('attachments (issue #10)', () => {
     expect(new Uint8Array(await mine.arrayBuffer())).toEqual(bytes);
     expect((await get(other.client.token)).status).toBe(404);
     expect((await get(null)).status).toBe(401);
+    // A malformed id (bad percent-encoding, not a uuid) is a 404 like any unknown file.
+    const malformed = (path: string) =>
+      fetch(new URL(path, owner.client.httpUrl), {
+        headers: { authorization: `Bearer ${owner.client.token}` },
+      });
+    expect((await malformed('/files/%E0%A4%A')).status).toBe(404);
+    expect((await malformed('/files/not-a-uuid')).status).toBe(404);
   });
 
   it('refuses an oversized file, an unknown type and a form without headers, storing nothing', async () => {

@@ -26,6 +26,7 @@ describe('which chats get which tools (B17, B19, B20)', () => {
   it('gives a root chat in DEFAULT mode every tool', () => {
     expect(names('DEFAULT', false)).toEqual([
       'ask_user_question',
+      'attach_to_workspace',
       'close_agent',
       'create_workspace',
       'current_time',
@@ -80,6 +81,7 @@ describe('which chats get which tools (B17, B19, B20)', () => {
   it('gives subagents no agent spawning, workspace creation or templates', () => {
     expect(names('DEFAULT', true)).toEqual([
       'ask_user_question',
+      'attach_to_workspace',
       'current_time',
       'edit_files',
       'execute',
