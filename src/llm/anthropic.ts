@@ -2,14 +2,14 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import { storableText } from '../text/storable.js';
 import { ZERO_USAGE } from './cost.js';
-import { ProviderError, toProviderError } from './errors.js';
+import { ProviderError } from './errors.js';
 import {
   AnthropicStreamAssembler,
   mapAnthropicUsage,
   toAnthropicPrompt,
   toAnthropicTools,
 } from './anthropic-mapping.js';
-import { DEFAULT_TIMEOUT_MS, guardedFetch, SilenceDeadline } from './transport.js';
+import { providerTransport, SilenceDeadline } from './transport.js';
 import type {
   CompleteRequest,
   GenerationOptions,
@@ -88,34 +88,12 @@ function lastAssistantWithoutThinking(messages: readonly LlmMessage[]): boolean 
 }
 
 export const createAnthropicModel: LanguageModelFactory = (settings, options): LanguageModel => {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const { timeoutMs, clientOptions, failure, linkedSignal } = providerTransport(
+    settings.apiKey,
+    options,
+  );
   const generation = settings.options ?? {};
-  const client = new Anthropic({
-    apiKey: settings.apiKey ?? 'unused',
-    baseURL: anthropicBaseUrl(settings.baseUrl),
-    // Retrying is the daemon's policy (retry.ts), so it can report each attempt.
-    maxRetries: 0,
-    timeout: timeoutMs,
-    fetch: options.allowPrivateNetwork
-      ? options.fetch
-      : guardedFetch(options.fetch ?? globalThis.fetch),
-  });
-  const secrets = [settings.apiKey];
-
-  function failure(err: unknown, signal: AbortSignal | undefined, deadline: SilenceDeadline) {
-    if (signal?.aborted) return signal.reason as unknown;
-    if (deadline.expired) {
-      return new ProviderError(`The model provider sent nothing for ${timeoutMs} ms`, {
-        transient: true,
-        cause: err,
-      });
-    }
-    return toProviderError(err, { secrets });
-  }
-
-  function linkedSignal(signal: AbortSignal | undefined, deadline: SilenceDeadline): AbortSignal {
-    return signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
-  }
+  const client = new Anthropic({ ...clientOptions, baseURL: anthropicBaseUrl(settings.baseUrl) });
 
   async function* stream(req: StreamRequest): AsyncGenerator<StreamChunk> {
     req.signal?.throwIfAborted();

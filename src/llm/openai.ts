@@ -1,9 +1,9 @@
 import OpenAI from 'openai';
 import { ZERO_USAGE } from './cost.js';
-import { ProviderError, toProviderError } from './errors.js';
+import { ProviderError } from './errors.js';
 import { failingModel } from './failing-model.js';
 import { storableText } from '../text/storable.js';
-import { DEFAULT_TIMEOUT_MS, guardedFetch, SilenceDeadline } from './transport.js';
+import { providerTransport, SilenceDeadline } from './transport.js';
 import {
   mapFinishReason,
   mapUsage,
@@ -52,36 +52,12 @@ export const createOpenAiModel: LanguageModelFactory = (settings, options): Lang
     const error = new ProviderError('This OpenAI-compatible provider has no base URL configured');
     return failingModel(settings.model, error);
   }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const { timeoutMs, clientOptions, failure, linkedSignal } = providerTransport(
+    settings.apiKey,
+    options,
+  );
   const generation = settings.options ?? {};
-  const client = new OpenAI({
-    apiKey: settings.apiKey ?? 'unused',
-    baseURL: settings.baseUrl ?? undefined,
-    // Retrying is the daemon's policy (retry.ts), so it can report each attempt.
-    maxRetries: 0,
-    timeout: timeoutMs,
-    fetch: options.allowPrivateNetwork
-      ? options.fetch
-      : guardedFetch(options.fetch ?? globalThis.fetch),
-  });
-  const secrets = [settings.apiKey];
-
-  /** Turns whatever a call threw into what the caller should see. */
-  function failure(err: unknown, signal: AbortSignal | undefined, deadline: SilenceDeadline) {
-    // The caller's own abort is not a provider failure: rethrow its reason, as fetch does.
-    if (signal?.aborted) return signal.reason as unknown;
-    if (deadline.expired) {
-      return new ProviderError(`The model provider sent nothing for ${timeoutMs} ms`, {
-        transient: true,
-        cause: err,
-      });
-    }
-    return toProviderError(err, { secrets });
-  }
-
-  function linkedSignal(signal: AbortSignal | undefined, deadline: SilenceDeadline): AbortSignal {
-    return signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
-  }
+  const client = new OpenAI({ ...clientOptions, baseURL: settings.baseUrl ?? undefined });
 
   async function* stream(req: StreamRequest): AsyncGenerator<StreamChunk> {
     req.signal?.throwIfAborted();

@@ -1,5 +1,6 @@
-import { ProviderError } from './errors.js';
+import { ProviderError, toProviderError } from './errors.js';
 import { blockedProviderUrlReason } from './network-policy.js';
+import type { LanguageModelOptions } from './types.js';
 
 /** What every provider's HTTP client shares: the silence deadline and the network guard. */
 
@@ -56,5 +57,41 @@ export function guardedFetch(inner: typeof fetch): typeof fetch {
       );
     }
     return inner(input, init);
+  };
+}
+
+/**
+ * The transport both SDK clients are built with and the error mapping both streams use: one
+ * silence deadline, no SDK retries (retrying is the daemon's policy, retry.ts, so it can report
+ * each attempt) and the network guard unless private addresses are allowed.
+ */
+export function providerTransport(apiKey: string | null, options: LanguageModelOptions) {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const secrets = [apiKey];
+  return {
+    timeoutMs,
+    clientOptions: {
+      apiKey: apiKey ?? 'unused',
+      maxRetries: 0,
+      timeout: timeoutMs,
+      fetch: options.allowPrivateNetwork
+        ? options.fetch
+        : guardedFetch(options.fetch ?? globalThis.fetch),
+    },
+    /** Turns whatever a call threw into what the caller should see. */
+    failure(err: unknown, signal: AbortSignal | undefined, deadline: SilenceDeadline): unknown {
+      // The caller's own abort is not a provider failure: rethrow its reason, as fetch does.
+      if (signal?.aborted) return signal.reason as unknown;
+      if (deadline.expired) {
+        return new ProviderError(`The model provider sent nothing for ${timeoutMs} ms`, {
+          transient: true,
+          cause: err,
+        });
+      }
+      return toProviderError(err, { secrets });
+    },
+    linkedSignal(signal: AbortSignal | undefined, deadline: SilenceDeadline): AbortSignal {
+      return signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+    },
   };
 }
