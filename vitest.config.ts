@@ -19,6 +19,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one worker per core minus one: a single file at a time on the 2-core
+    // CI machines. The integration files mostly wait (on servers, the fake LLM, sandboxes), each
+    // on its own database, so two at a time nearly halves the run without sharing any state.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
