@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { badInput } from './errors.js';
 
 /**
@@ -16,3 +16,21 @@ export function parseInput<Schema extends z.ZodType>(
   const [issue] = parsed.error.issues;
   throw badInput(field ?? String(issue?.path[0] ?? 'input'), issue?.message ?? 'Invalid input');
 }
+
+/**
+ * A number from min to max. zod refuses NaN and ±Infinity, so the bound also keeps money
+ * arithmetic finite (issue #8); every failure, a wrong type included, reads `message`.
+ */
+export const numberFrom = (min: number, max: number, message: string) =>
+  z.number(message).min(min, message).max(max, message);
+
+/** An integer from min to max; every failure reads `message`. */
+export const integerFrom = (min: number, max: number, message: string) =>
+  z.int(message).min(min, message).max(max, message);
+
+/**
+ * For an update's field where null, like absence, leaves the stored value as it is: both parse
+ * to undefined, which Prisma skips, while a value goes through `schema`.
+ */
+export const nullMeansUnchanged = <Schema extends z.ZodType>(schema: Schema) =>
+  z.preprocess((value) => value ?? undefined, schema.optional());

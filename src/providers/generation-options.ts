@@ -1,5 +1,6 @@
-import { badInput } from '../errors.js';
+import { z } from 'zod';
 import type { ReasoningEffort } from '../llm/index.js';
+import { integerFrom, nullMeansUnchanged, numberFrom } from '../parse-input.js';
 
 /**
  * A model config's generation options (issue #10): validated here, used by src/llm. On create and
@@ -19,44 +20,28 @@ const MAX_OUTPUT_TOKENS = 1_000_000;
 /** Anthropic's smallest thinking budget. */
 const MIN_THINKING_BUDGET = 1024;
 const MAX_TEMPERATURE = 2;
+const REASONING_EFFORTS = ['LOW', 'MEDIUM', 'HIGH'] as const satisfies readonly ReasoningEffort[];
 
-function tokens(field: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min || value > MAX_OUTPUT_TOKENS) {
-    throw badInput(
-      field,
-      `${field} must be an integer from ${min} to ${MAX_OUTPUT_TOKENS}, or null`,
-    );
-  }
-  return value;
-}
+const tokens = (field: string, min: number) =>
+  integerFrom(
+    min,
+    MAX_OUTPUT_TOKENS,
+    `${field} must be an integer from ${min} to ${MAX_OUTPUT_TOKENS}, or null`,
+  )
+    .nullable()
+    .optional();
 
-type ValidGenerationOptions = Omit<GenerationOptionsInput, 'supportsImages'> & {
-  supportsImages?: boolean;
+/** The fields of GenerationOptionsInput, for the model config schemas (validation.ts). */
+export const generationOptionsShape = {
+  maxOutputTokens: tokens('maxOutputTokens', 1),
+  thinkingBudgetTokens: tokens('thinkingBudgetTokens', MIN_THINKING_BUDGET),
+  reasoningEffort: z.enum(REASONING_EFFORTS).nullable().optional(),
+  temperature: numberFrom(
+    0,
+    MAX_TEMPERATURE,
+    `temperature must be from 0 to ${MAX_TEMPERATURE}, or null`,
+  )
+    .nullable()
+    .optional(),
+  supportsImages: nullMeansUnchanged(z.boolean()),
 };
-
-export function validGenerationOptions(input: GenerationOptionsInput): ValidGenerationOptions {
-  const out: ValidGenerationOptions = {};
-  const { maxOutputTokens, thinkingBudgetTokens, reasoningEffort, temperature } = input;
-  if (maxOutputTokens !== undefined) {
-    out.maxOutputTokens =
-      maxOutputTokens === null ? null : tokens('maxOutputTokens', maxOutputTokens, 1);
-  }
-  if (thinkingBudgetTokens !== undefined) {
-    out.thinkingBudgetTokens =
-      thinkingBudgetTokens === null
-        ? null
-        : tokens('thinkingBudgetTokens', thinkingBudgetTokens, MIN_THINKING_BUDGET);
-  }
-  if (reasoningEffort !== undefined) out.reasoningEffort = reasoningEffort;
-  if (input.supportsImages != null) out.supportsImages = input.supportsImages;
-  if (temperature !== undefined) {
-    if (
-      temperature !== null &&
-      (!Number.isFinite(temperature) || temperature < 0 || temperature > MAX_TEMPERATURE)
-    ) {
-      throw badInput('temperature', `temperature must be from 0 to ${MAX_TEMPERATURE}, or null`);
-    }
-    out.temperature = temperature;
-  }
-  return out;
-}

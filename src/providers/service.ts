@@ -6,18 +6,14 @@ import { badInput, conflict, notFound } from '../errors.js';
 import type { ModelConfig, Prisma, Provider } from '../generated/prisma/client.js';
 import type { ModelPrices, ProviderKind, ProviderSettings } from '../llm/index.js';
 import { blockedProviderUrlReason } from '../llm/network-policy.js';
+import { parseInput } from '../parse-input.js';
 import { requireAdmin } from '../users/service.js';
-import { validGenerationOptions, type GenerationOptionsInput } from './generation-options.js';
+import type { GenerationOptionsInput } from './generation-options.js';
 import {
-  DEFAULT_COMPRESSION_THRESHOLD,
-  DISPLAY_NAME_MAX,
-  MODEL_NAME_MAX,
-  compressionThreshold,
-  optionalApiKey,
-  optionalBaseUrl,
-  optionalPrice,
-  positiveInt,
-  trimmedName,
+  createModelConfigSchema,
+  createProviderSchema,
+  updateModelConfigSchema,
+  updateProviderSchema,
 } from './validation.js';
 
 /**
@@ -47,12 +43,6 @@ export interface UpdateProviderInput {
 
 type PriceField =
   'inputPriceMicros' | 'outputPriceMicros' | 'cacheReadPriceMicros' | 'cacheWritePriceMicros';
-const PRICE_FIELDS: readonly PriceField[] = [
-  'inputPriceMicros',
-  'outputPriceMicros',
-  'cacheReadPriceMicros',
-  'cacheWritePriceMicros',
-];
 
 export interface CreateModelConfigInput
   extends Partial<Record<PriceField, number | null>>, GenerationOptionsInput {
@@ -105,10 +95,9 @@ export const USABLE_MODEL_CONFIG = {
 export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox' | 'config'>) {
   const { prisma, secretBox, config } = deps;
 
-  /** optionalBaseUrl, then the network policy (checked again at request time, in src/llm). */
-  async function allowedBaseUrl(value: string | null | undefined) {
-    const baseUrl = optionalBaseUrl(value);
-    if (baseUrl === null || config.ALLOW_PRIVATE_PROVIDER_URLS) return baseUrl;
+  /** A parsed baseUrl, against the network policy (checked again at request time, in src/llm). */
+  async function assertAllowedBaseUrl(baseUrl: string | null | undefined) {
+    if (baseUrl == null || config.ALLOW_PRIVATE_PROVIDER_URLS) return;
     const reason = await blockedProviderUrlReason(baseUrl);
     if (reason) {
       throw badInput(
@@ -116,8 +105,10 @@ export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox' | 
         `baseUrl refused: ${reason} (set ALLOW_PRIVATE_PROVIDER_URLS=true to allow)`,
       );
     }
-    return baseUrl;
   }
+
+  const encryptedKey = (apiKey: string | null) =>
+    apiKey === null ? null : secretBox.encrypt(apiKey);
 
   async function findLiveProvider(id: string) {
     const provider = isUuid(id)
@@ -150,34 +141,24 @@ export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox' | 
 
     async createProvider(viewer: Viewer, input: CreateProviderInput, query: ProviderQuery = {}) {
       requireAdmin(viewer);
-      const displayName = trimmedName('displayName', input.displayName, DISPLAY_NAME_MAX);
-      const baseUrl = await allowedBaseUrl(input.baseUrl);
-      const apiKey = optionalApiKey(input.apiKey);
+      const { kind, displayName, baseUrl, apiKey } = parseInput(createProviderSchema, input);
+      await assertAllowedBaseUrl(baseUrl);
       return prisma.provider.create({
         ...query,
-        data: {
-          kind: input.kind,
-          displayName,
-          baseUrl,
-          apiKeyEncrypted: apiKey === null ? null : secretBox.encrypt(apiKey),
-        },
+        data: { kind, displayName, baseUrl, apiKeyEncrypted: encryptedKey(apiKey) },
       });
     },
 
     async updateProvider(viewer: Viewer, input: UpdateProviderInput, query: ProviderQuery = {}) {
       requireAdmin(viewer);
-      const data: Prisma.ProviderUpdateInput = {};
-      if (input.displayName != null) {
-        data.displayName = trimmedName('displayName', input.displayName, DISPLAY_NAME_MAX);
-      }
-      if (input.baseUrl != null) data.baseUrl = await allowedBaseUrl(input.baseUrl);
-      if (input.apiKey != null) {
-        const apiKey = optionalApiKey(input.apiKey);
-        data.apiKeyEncrypted = apiKey === null ? null : secretBox.encrypt(apiKey);
-      }
-      if (input.enabled != null) data.enabled = input.enabled;
-      const provider = await findLiveProvider(input.id);
-      return prisma.provider.update({ ...query, where: { id: provider.id }, data });
+      const { id, apiKey, ...data } = parseInput(updateProviderSchema, input);
+      await assertAllowedBaseUrl(data.baseUrl);
+      const provider = await findLiveProvider(id);
+      return prisma.provider.update({
+        ...query,
+        where: { id: provider.id },
+        data: { ...data, apiKeyEncrypted: apiKey === undefined ? undefined : encryptedKey(apiKey) },
+      });
     },
 
     /**
@@ -219,23 +200,8 @@ export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox' | 
       query: ModelConfigQuery = {},
     ) {
       requireAdmin(viewer);
-      const model = trimmedName('model', input.model, MODEL_NAME_MAX);
-      const displayName =
-        input.displayName == null
-          ? model.slice(0, DISPLAY_NAME_MAX)
-          : trimmedName('displayName', input.displayName, DISPLAY_NAME_MAX);
-      const data = {
-        model,
-        displayName,
-        contextLimit: positiveInt('contextLimit', input.contextLimit),
-        compressionThreshold: compressionThreshold(
-          input.compressionThreshold ?? DEFAULT_COMPRESSION_THRESHOLD,
-        ),
-        isDefault: input.isDefault ?? false,
-        ...validPrices(input),
-        ...validGenerationOptions(input),
-      };
-      const provider = await findLiveProvider(input.providerId);
+      const { providerId, ...data } = parseInput(createModelConfigSchema, input);
+      const provider = await findLiveProvider(providerId);
       return withDefaultConflict(() =>
         prisma.$transaction(async (tx) => {
           if (data.isDefault) await clearDefault(tx);
@@ -250,37 +216,29 @@ export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox' | 
       query: ModelConfigQuery = {},
     ) {
       requireAdmin(viewer);
-      const data: Prisma.ModelConfigUncheckedUpdateInput = {
-        ...validPrices(input),
-        ...validGenerationOptions(input),
-      };
-      if (input.displayName != null) {
-        data.displayName = trimmedName('displayName', input.displayName, DISPLAY_NAME_MAX);
-      }
-      if (input.contextLimit != null) {
-        data.contextLimit = positiveInt('contextLimit', input.contextLimit);
-      }
-      if (input.compressionThreshold != null) {
-        data.compressionThreshold = compressionThreshold(input.compressionThreshold);
-      }
-      const config = await findLiveModelConfig(input.id);
+      const {
+        id,
+        enabled: enabledInput,
+        isDefault: isDefaultInput,
+        ...fields
+      } = parseInput(updateModelConfigSchema, input);
+      const config = await findLiveModelConfig(id);
       if (config.provider.deletedAt) {
         // Its provider is gone: the config stays only for attribution and cannot be used again.
-        if (input.enabled === true) {
+        if (enabledInput === true) {
           throw badInput('enabled', 'The provider of this model config was deleted');
         }
-        if (input.isDefault === true) {
+        if (isDefaultInput === true) {
           throw badInput('isDefault', 'The provider of this model config was deleted');
         }
       }
-      const enabled = input.enabled ?? config.enabled;
-      if (!enabled && input.isDefault === true) {
+      const enabled = enabledInput ?? config.enabled;
+      if (!enabled && isDefaultInput === true) {
         throw badInput('isDefault', 'A disabled model config cannot be the default');
       }
-      if (input.enabled != null) data.enabled = input.enabled;
       // Disabling the default leaves no default rather than one that cannot be used.
-      const isDefault = enabled && (input.isDefault ?? config.isDefault);
-      data.isDefault = isDefault;
+      const isDefault = enabled && (isDefaultInput ?? config.isDefault);
+      const data = { ...fields, enabled, isDefault };
       return withDefaultConflict(() =>
         prisma.$transaction(async (tx) => {
           if (isDefault && !config.isDefault) await clearDefault(tx);
@@ -396,16 +354,6 @@ export function toResolvedSettings(
     },
     supportsImages: config.supportsImages,
   };
-}
-
-/** Validated prices of an input: only those present (null clears, absent leaves). */
-function validPrices(input: Partial<Record<PriceField, number | null>>) {
-  const prices: Partial<Record<PriceField, number | null>> = {};
-  for (const field of PRICE_FIELDS) {
-    const value = input[field];
-    if (value !== undefined) prices[field] = optionalPrice(field, value);
-  }
-  return prices;
 }
 
 /** At most one default (a partial unique index enforces it); callers clear it in the same tx. */

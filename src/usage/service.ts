@@ -1,10 +1,12 @@
+import { z } from 'zod';
 import type { Deps, Viewer } from '../deps.js';
 import { isAdmin } from '../deps.js';
 import { isUuid } from '../db/ids.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { PrismaClient } from '../db/client.js';
-import { AppError, badInput, forbidden, notFound } from '../errors.js';
+import { AppError, forbidden, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { integerFrom, numberFrom, parseInput } from '../parse-input.js';
 import type { UsagePayload } from '../pubsub/index.js';
 import { requireAdmin } from '../users/service.js';
 
@@ -27,6 +29,50 @@ export const MAX_LIMIT_MICROS = 1e15;
 /** The window usageLimitStatus reports when no limit applies. */
 export const NO_LIMIT_PERIOD_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+const setUsageLimitSchema = z
+  .object({
+    periodDays: integerFrom(
+      PERIOD_DAYS_MIN,
+      PERIOD_DAYS_MAX,
+      `periodDays must be an integer from ${PERIOD_DAYS_MIN} to ${PERIOD_DAYS_MAX}`,
+    ),
+    limitMicros: numberFrom(
+      0,
+      MAX_LIMIT_MICROS,
+      `limitMicros must be a number from 0 to ${MAX_LIMIT_MICROS}, or null`,
+    )
+      .nullish()
+      .transform((limit) => limit ?? null),
+    userId: z
+      .string()
+      .nullish()
+      .transform((id) => id ?? null),
+    unlimited: z
+      .boolean()
+      .nullish()
+      .transform((unlimited) => unlimited ?? false),
+  })
+  .check((ctx) => {
+    const { userId, limitMicros, unlimited } = ctx.value;
+    const problem = !unlimited
+      ? null
+      : userId === null
+        ? 'unlimited needs a userId: the default cannot be "no limit"'
+        : limitMicros !== null
+          ? 'give either limitMicros or unlimited, not both'
+          : null;
+    if (problem) {
+      ctx.issues.push({ code: 'custom', message: problem, input: unlimited, path: ['unlimited'] });
+    }
+  });
+
+const insightsSchema = z.object({
+  range: z
+    .object({ from: z.date(), to: z.date() })
+    .refine(({ from, to }) => from.getTime() < to.getTime(), 'range.from must be before range.to'),
+  userId: z.string().nullish(),
+});
 
 export interface SetUsageLimitInput {
   /** Null or absent: the default for every user without a limit of their own. */
@@ -90,35 +136,7 @@ export function createUsageService({ prisma }: Pick<Deps, 'prisma'>) {
     /** Admin only. Returns true; a rejected call changes nothing. */
     async setUsageLimit(viewer: Viewer, input: SetUsageLimitInput): Promise<boolean> {
       requireAdmin(viewer);
-      const { periodDays } = input;
-      if (
-        !Number.isInteger(periodDays) ||
-        periodDays < PERIOD_DAYS_MIN ||
-        periodDays > PERIOD_DAYS_MAX
-      ) {
-        throw badInput(
-          'periodDays',
-          `periodDays must be an integer from ${PERIOD_DAYS_MIN} to ${PERIOD_DAYS_MAX}`,
-        );
-      }
-      const limitMicros = input.limitMicros ?? null;
-      if (
-        limitMicros !== null &&
-        (!Number.isFinite(limitMicros) || limitMicros < 0 || limitMicros > MAX_LIMIT_MICROS)
-      ) {
-        throw badInput(
-          'limitMicros',
-          `limitMicros must be a number from 0 to ${MAX_LIMIT_MICROS}, or null`,
-        );
-      }
-      const userId = input.userId ?? null;
-      const unlimited = input.unlimited ?? false;
-      if (unlimited && userId === null) {
-        throw badInput('unlimited', 'unlimited needs a userId: the default cannot be "no limit"');
-      }
-      if (unlimited && limitMicros !== null) {
-        throw badInput('unlimited', 'give either limitMicros or unlimited, not both');
-      }
+      const { periodDays, limitMicros, userId, unlimited } = parseInput(setUsageLimitSchema, input);
       if (userId !== null) {
         const user = isUuid(userId)
           ? await prisma.user.findUnique({ where: { id: userId } })
@@ -155,18 +173,15 @@ export function createUsageService({ prisma }: Pick<Deps, 'prisma'>) {
       viewer: Viewer,
       args: { range: TimeRange; userId?: string | null },
     ): Promise<InsightsResult> {
-      const { from, to } = args.range;
-      if (!(from.getTime() < to.getTime())) {
-        throw badInput('range', 'range.from must be before range.to');
-      }
+      const { range, userId } = parseInput(insightsSchema, args);
       let ownerId: string | null;
       if (!isAdmin(viewer)) {
-        if (args.userId != null && args.userId !== viewer.id) {
+        if (userId != null && userId !== viewer.id) {
           throw forbidden("Only an admin can see other users' usage");
         }
         ownerId = viewer.id;
       } else {
-        ownerId = args.userId ?? null;
+        ownerId = userId ?? null;
         if (ownerId !== null) {
           const user = isUuid(ownerId)
             ? await prisma.user.findUnique({ where: { id: ownerId } })
@@ -174,7 +189,7 @@ export function createUsageService({ prisma }: Pick<Deps, 'prisma'>) {
           if (!user) throw notFound('User');
         }
       }
-      return aggregateInsights(prisma, { from, to, ownerId });
+      return aggregateInsights(prisma, { ...range, ownerId });
     },
   };
 }
