@@ -1,5 +1,6 @@
 import type { Prisma } from '../../src/generated/prisma/client.js';
-import type { EventStream, TestClient } from './client.js';
+import { topics } from '../../src/pubsub/index.js';
+import type { TestClient } from './client.js';
 import type { TestServer } from './server.js';
 
 /**
@@ -139,33 +140,10 @@ export const CHAT_LIST_EVENTS = `subscription {
   chatListEvents { kind chatId chat { id title } } }`;
 
 /**
- * chatListEvents sends nothing when it starts, so a test cannot otherwise know the server has
- * subscribed. This renames a probe chat until the stream reports it: every event after that is
- * guaranteed to be seen.
+ * chatListEvents sends nothing when it starts, so a test waits for the server's acknowledgement:
+ * its pub/sub subscription on the user's chat-list topic is active, and every event published
+ * after that reaches the stream. Use a user with no other chat-list subscription open.
  */
-export async function waitForListSubscription(
-  stream: EventStream<ChatListEventData>,
-  client: TestClient,
-  probeChatId: string,
-) {
-  for (let attempt = 1; ; attempt++) {
-    await client.query(
-      `mutation ($id: ID!, $title: String!) { updateChat(input: { id: $id, title: $title }) { id } }`,
-      {
-        id: probeChatId,
-        title: `probe ${attempt}`,
-      },
-    );
-    try {
-      await stream.next(
-        (event) =>
-          event.chatListEvents.chatId === probeChatId &&
-          event.chatListEvents.chat?.title === `probe ${attempt}`,
-        250,
-      );
-      return;
-    } catch (error) {
-      if (attempt >= 40) throw error;
-    }
-  }
+export function chatListSubscribed(server: TestServer, userId: string): Promise<void> {
+  return server.subscriptions.active(topics.chatList(userId));
 }

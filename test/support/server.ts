@@ -4,6 +4,7 @@ import type { Logger } from '../../src/logger.js';
 import { buildApp, type App } from '../../src/server/app.js';
 import { createBackendEnv, type BackendEnv } from './backend.js';
 import { TestClient } from './client.js';
+import { probeSubscriptions, type SubscriptionProbe } from './server-probes.js';
 
 /**
  * One in-process server on port 0 with its own database, for integration tests.
@@ -15,6 +16,8 @@ export interface TestServer {
   env: Record<string, string>;
   admin: TestClient;
   anonymous: TestClient;
+  /** The server's pub/sub subscriptions: wait until one is active instead of polling for it. */
+  subscriptions: SubscriptionProbe;
   createMember(username?: string): Promise<{ id: string; client: TestClient }>;
   close(): Promise<void>;
 }
@@ -41,6 +44,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
   const app = buildApp(loadConfig(env), { logger: options.logger });
   const { url } = await app.start();
+  const subscriptions = probeSubscriptions(app.deps.pubsub);
   const admin = new TestClient(url, adminToken);
   let memberCount = 0;
   return {
@@ -49,6 +53,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     env,
     admin,
     anonymous: new TestClient(url, null),
+    subscriptions,
     async createMember(username = `member${++memberCount}-${randomBytes(3).toString('hex')}`) {
       const created = await admin.query<{ createUser: { id: string } }>(
         `mutation ($username: String!) { createUser(input: { username: $username, role: MEMBER }) { id } }`,

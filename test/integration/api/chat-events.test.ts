@@ -2,15 +2,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStream, TestClient } from '../../support/client.js';
 import {
   CHAT_LIST_EVENTS,
+  chatListSubscribed,
   createChat,
   createDefaultModel,
   insertMessage,
   setChatStatus,
   subscriptionErrorCodes,
-  waitForListSubscription,
   type ChatListEventData,
 } from '../../support/fixtures.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
+import { nextCallOf } from '../../support/server-probes.js';
 import { reserveMessageId } from '../../../src/db/chat-leases.js';
 import { topics } from '../../../src/pubsub/index.js';
 
@@ -350,17 +351,20 @@ describe('chat subscriptions (B5, B13, B15, B16, B26)', () => {
       const stream = chatEvents(client, chat.id);
       await stream.next(isMessage);
       const answer = await insertMessage(server, chat.id, { text: 'answer' });
-      await daemonPublishes(answer.id);
-      await stream.next((event) => isMessage(event) && messageOf(event).id === answer.id);
-      await expect
-        .poll(async () => {
-          const data = await client.query<{ chat: { hasUnread: boolean } }>(
+      const hasUnread = async () =>
+        (
+          await client.query<{ chat: { hasUnread: boolean } }>(
             `query ($id: ID!) { chat(id: $id) { hasUnread } }`,
             { id: chat.id },
-          );
-          return data.chat.hasUnread;
-        })
-        .toBe(false);
+          )
+        ).chat.hasUnread;
+      expect(await hasUnread()).toBe(true);
+      // The subscription marks the message read after delivering it: wait for that write.
+      const markedRead = nextCallOf(server.app.services.chats, 'markRead');
+      await daemonPublishes(answer.id);
+      await stream.next((event) => isMessage(event) && messageOf(event).id === answer.id);
+      expect((await markedRead).lastReadMessageId?.toString()).toBe(answer.id);
+      expect(await hasUnread()).toBe(false);
     });
   });
 
@@ -490,10 +494,9 @@ describe('chat subscriptions (B5, B13, B15, B16, B26)', () => {
 
   describe('chatListEvents (B16)', () => {
     it('tells the viewer about their own chats: created, status, updated, deleted', async () => {
-      const { client } = await member();
-      const probe = await createChat(client, { text: 'probe' });
+      const { id, client } = await member();
       const stream = listEvents(client);
-      await waitForListSubscription(stream, client, probe.id);
+      await chatListSubscribed(server, id);
 
       const chat = await createChat(client, { text: 'watched' });
       const created = await stream.next((event) => event.chatListEvents.chatId === chat.id);
@@ -520,9 +523,8 @@ describe('chat subscriptions (B5, B13, B15, B16, B26)', () => {
     it("never delivers another user's chat events", async () => {
       const alice = await member();
       const bob = await member();
-      const probe = await createChat(alice.client, { text: 'probe' });
       const stream = listEvents(alice.client);
-      await waitForListSubscription(stream, alice.client, probe.id);
+      await chatListSubscribed(server, alice.id);
 
       const bobs = await createChat(bob.client, { text: 'bob secret' });
       await bob.client.query(

@@ -5,9 +5,8 @@ import { backend } from '../../support/backend.js';
 import type { TestClient } from '../../support/client.js';
 import {
   CHAT_LIST_EVENTS,
-  createChat,
+  chatListSubscribed,
   createDefaultModel,
-  waitForListSubscription,
   type ChatListEventData,
 } from '../../support/fixtures.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
@@ -76,18 +75,15 @@ describe('maintenance: auto-archive and retention', () => {
     const running = await chatAged(30 * DAY_MS);
     await prisma().chat.update({ where: { id: running.id }, data: { status: 'RUNNING' } });
 
-    const probe = await createChat(member.client, { text: 'probe' });
     const events = member.client.subscribe<ChatListEventData>(CHAT_LIST_EVENTS);
     try {
-      await waitForListSubscription(events, member.client, probe.id);
+      await chatListSubscribed(server, member.id);
       const report = await runOnce();
       expect(report.archivedChats).toBe(2);
       expect(await archivedIds()).toEqual([stale.id, staleChild.id].sort());
       const seen = new Set<string>();
       while (seen.size < 2) {
-        const { chatListEvents } = await events.next(
-          (event) => event.chatListEvents.chatId !== probe.id,
-        );
+        const { chatListEvents } = await events.next();
         expect(chatListEvents.kind).toBe('UPDATED');
         seen.add(chatListEvents.chatId);
       }

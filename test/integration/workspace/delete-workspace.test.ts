@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestClient } from '../../support/client.js';
 import {
   CHAT_LIST_EVENTS,
+  chatListSubscribed,
   createDefaultModel,
-  waitForListSubscription,
   type ChatListEventData,
 } from '../../support/fixtures.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
@@ -79,7 +79,7 @@ describe('deleteWorkspace', () => {
     await server.app.workspaces.clientFor(workspace.id); // starts this process's agent
     expect(server.app.workspaces.embeddedWorkspaceIds()).toContain(workspace.id);
     const list = owner.client.subscribe<ChatListEventData>(CHAT_LIST_EVENTS);
-    await waitForListSubscription(list, owner.client, chatId);
+    await chatListSubscribed(server, owner.id);
 
     expect(await owner.client.query(DELETE, { id: workspace.id })).toEqual({
       deleteWorkspace: true,

@@ -3,9 +3,9 @@ import { topics } from '../../../src/pubsub/index.js';
 import type { EventStream, TestClient } from '../../support/client.js';
 import {
   CHAT_LIST_EVENTS,
+  chatListSubscribed,
   createChat,
   createDefaultModel,
-  waitForListSubscription,
   type ChatListEventData,
 } from '../../support/fixtures.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
@@ -60,19 +60,19 @@ describe('revocation ends access at once (issue #8, row 8)', () => {
       seq,
     });
 
-  async function openStreams(client: TestClient, chatId: string, probeChatId: string) {
+  async function openStreams(client: TestClient, userId: string, chatId: string) {
     const events = client.subscribe<PartEventData>(CHAT_EVENTS, { chatId });
     await events.next((event) => event.chatEvents.__typename === 'StatusEvent');
     const list = client.subscribe<ChatListEventData>(CHAT_LIST_EVENTS);
-    await waitForListSubscription(list, client, probeChatId);
+    await chatListSubscribed(server, userId);
     return { events, list };
   }
 
   for (const revoker of ['the member (another token)', 'an admin'] as const) {
     it(`closes the token's sockets with 4403 before revokeApiToken by ${revoker} returns`, async () => {
-      const { streaming, other, streamingTokenId } = await memberWithTwoTokens();
+      const { id, streaming, other, streamingTokenId } = await memberWithTwoTokens();
       const chat = await createChat(other);
-      const { events, list } = await openStreams(streaming, chat.id, chat.id);
+      const { events, list } = await openStreams(streaming, id, chat.id);
       // A socket of the member's other token must live on.
       const bystander = other.subscribe<PartEventData>(CHAT_EVENTS, { chatId: chat.id });
       await bystander.next((event) => event.chatEvents.__typename === 'StatusEvent');
@@ -113,9 +113,9 @@ describe('revocation ends access at once (issue #8, row 8)', () => {
   }
 
   it('delivers nothing after the revocation while the chat streams continuously', async () => {
-    const { streaming, other, streamingTokenId } = await memberWithTwoTokens();
+    const { id, streaming, other, streamingTokenId } = await memberWithTwoTokens();
     const chat = await createChat(other);
-    const { events, list } = await openStreams(streaming, chat.id, chat.id);
+    const { events, list } = await openStreams(streaming, id, chat.id);
     try {
       // A producer that never stops during the revocation, like a running turn.
       let seq = 0;

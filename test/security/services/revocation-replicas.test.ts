@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CHAT_LIST_EVENTS,
-  waitForListSubscription,
-  type ChatListEventData,
-} from '../../support/fixtures.js';
+import { SUBSCRIPTION_ACTIVE_LOG, topics } from '../../../src/pubsub/index.js';
+import { CHAT_LIST_EVENTS, type ChatListEventData } from '../../support/fixtures.js';
 import { createChat, useReplicaCluster } from '../../support/replica.js';
 
 /**
@@ -14,7 +11,8 @@ import { createChat, useReplicaCluster } from '../../support/replica.js';
 describe('revocation across replicas (issue #8, row 8)', () => {
   const context = useReplicaCluster([
     { name: 'a', daemon: false },
-    { name: 'b', daemon: false },
+    // B logs (at debug) each pub/sub subscription once it is active: the test waits for that.
+    { name: 'b', daemon: false, env: { LOG_LEVEL: 'debug' } },
   ]);
 
   it('closes the revoked token’s socket on the other replica (4403), which then delivers nothing', async () => {
@@ -27,13 +25,22 @@ describe('revocation across replicas (issue #8, row 8)', () => {
     }>('mutation { createApiToken(name: "doomed") { token apiToken { id } } }');
     const doomedOnB = b.client(created.createApiToken.token);
 
-    const probe = await createChat(member, 'probe');
+    const { viewer } = await member.query<{ viewer: { id: string } }>('{ viewer { id } }');
+    const memberList = topics.chatList(viewer.id).channel;
+    /** B's acknowledgement that `count` chat-list subscriptions of the member are active. */
+    const listSubscriptionsActiveOnB = (count: number) =>
+      b.waitForLog(
+        () =>
+          b
+            .logs()
+            .filter((line) => line.msg === SUBSCRIPTION_ACTIVE_LOG && line.channel === memberList)
+            .length >= count,
+      );
     const stream = doomedOnB.subscribe<ChatListEventData>(CHAT_LIST_EVENTS);
     // A socket of the member's other token on B must live on.
     const bystander = b.client(cluster.memberToken).subscribe<ChatListEventData>(CHAT_LIST_EVENTS);
     try {
-      await waitForListSubscription(stream, member, probe);
-      await waitForListSubscription(bystander, member, probe);
+      await listSubscriptionsActiveOnB(2);
 
       const closedAt = stream.error().then(() => performance.now());
       await member.query('mutation ($id: ID!) { revokeApiToken(id: $id) }', {
