@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Deps, Viewer } from '../deps.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { isUuid } from '../db/ids.js';
@@ -147,6 +147,7 @@ export function createFileService(deps: Pick<Deps, 'prisma'> & { limits: FileLim
         try {
           file = await prisma.chatFile.create({
             data: {
+              id: randomUUID(),
               ownerId: viewer.id,
               name: cleanName(input.name),
               mediaType,

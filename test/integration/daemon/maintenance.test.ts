@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { MAINTENANCE_LOCK_KEY } from '../../../src/maintenance/maintenance.js';
@@ -173,6 +174,7 @@ describe('maintenance: auto-archive and retention', () => {
     const file = (name: string) =>
       prisma().chatFile.create({
         data: {
+          id: randomUUID(),
           ownerId: member.id,
           name,
           mediaType: 'text/plain',

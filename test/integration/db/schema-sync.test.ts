@@ -8,8 +8,8 @@ import { backend, createPostgresDatabase, type TestDatabase } from '../../suppor
  * prisma/schema.prisma and the SQL migrations must describe the same tables: the client is
  * generated from the first, the database is built from the second. This test migrates a fresh
  * database and compares every model's columns (name, type, nullability), every enum and every
- * foreign key (columns, referenced table, delete rule) and every B-tree index and unique
- * constraint. Column defaults are not compared yet.
+ * foreign key (columns, referenced table, delete rule), every B-tree index and unique
+ * constraint, and every column default.
  */
 const SCHEMA = readFileSync(
   fileURLToPath(new URL('../../../prisma/schema.prisma', import.meta.url)),
@@ -38,17 +38,49 @@ interface ExpectedColumn {
   nullable: boolean;
 }
 
+/**
+ * A column default in one spelling for both sides: `now()`, `uuid()`, `autoincrement()`, a quoted
+ * literal (`'PENDING'`, `'[]'`, `''`) or a bare number or boolean; null when there is none.
+ * (The generated client's data model leaves defaults out and Prisma's DMMF is only inside its
+ * CLI, so schema.prisma is read as text like everything else here.)
+ */
+type CanonicalDefault = string | null;
+
+/** `@default(...)` of a field: a string literal, an enum value, a number, a boolean or a call. */
+function prismaDefault(attributes: string, isEnum: boolean): CanonicalDefault {
+  const value = /@default\(((?:"(?:[^"\\]|\\.)*"|\(\)|[^()"])*)\)/.exec(attributes)?.[1];
+  if (value === undefined) return null;
+  if (value.startsWith('"')) return `'${JSON.parse(value) as string}'`;
+  return isEnum ? `'${value}'` : value;
+}
+
+/** information_schema.columns.column_default, as Postgres (or PGlite) prints it. */
+function databaseDefault(columnDefault: string | null): CanonicalDefault {
+  if (columnDefault === null) return null;
+  if (/^nextval\('[\w."]+'::regclass\)$/.test(columnDefault)) return 'autoincrement()';
+  if (columnDefault === 'CURRENT_TIMESTAMP' || columnDefault === 'now()') return 'now()';
+  if (columnDefault === 'gen_random_uuid()') return 'uuid()';
+  const cast = /^'((?:[^']|'')*)'::([\w" ]+)$/.exec(columnDefault);
+  if (!cast) return columnDefault;
+  const [, text, type] = cast as unknown as [string, string, string];
+  // A negative number is printed quoted and cast ('-1'::integer); it is a number all the same.
+  if (/^(integer|bigint|smallint|double precision|numeric|real)$/.test(type)) return text;
+  return `'${text.replace(/''/g, "'")}'`;
+}
+
 function parseSchema() {
   const enums = new Map<string, string[]>();
   for (const match of SCHEMA.matchAll(/^enum (\w+) \{\n([\s\S]*?)^\}/gm)) {
     enums.set(match[1]!, match[2]!.split(/\s+/).filter(Boolean));
   }
   const models = new Map<string, ExpectedColumn[]>();
+  const defaults = new Map<string, Record<string, CanonicalDefault>>();
   // Blocks end at a line holding only `}` (a default like @default("{}") has braces too).
   for (const match of SCHEMA.matchAll(/^model (\w+) \{\n([\s\S]*?)^\}/gm)) {
     const body = match[2]!;
     const table = /@@map\("([^"]+)"\)/.exec(body)?.[1] ?? match[1]!;
     const columns: ExpectedColumn[] = [];
+    const columnDefaults: Record<string, CanonicalDefault> = {};
     for (const line of body.split('\n')) {
       const field = /^\s*(\w+)\s+(\w+)(\??)(\[\])?\s*(.*)$/.exec(line);
       if (!field || line.trim().startsWith('//') || line.trim().startsWith('@@')) continue;
@@ -56,15 +88,14 @@ function parseSchema() {
       const native = /@db\.(\w+)/.exec(attributes!)?.[1];
       const sqlType = enums.has(type!) ? type! : native ? NATIVE_TYPES[native] : PG_TYPES[type!];
       if (!sqlType || list) continue; // a relation field, not a column
-      columns.push({
-        column: /@map\("([^"]+)"\)/.exec(attributes!)?.[1] ?? name!,
-        type: sqlType,
-        nullable: optional === '?',
-      });
+      const column = /@map\("([^"]+)"\)/.exec(attributes!)?.[1] ?? name!;
+      columns.push({ column, type: sqlType, nullable: optional === '?' });
+      columnDefaults[column] = prismaDefault(attributes!, enums.has(type!));
     }
     models.set(table, columns);
+    defaults.set(table, columnDefaults);
   }
-  return { enums, models };
+  return { enums, models, defaults };
 }
 
 describe(`schema.prisma and the SQL migrations agree (${backend})`, () => {
@@ -107,6 +138,31 @@ describe(`schema.prisma and the SQL migrations agree (${backend})`, () => {
         columns: [...expected].sort((a, b) => a.column.localeCompare(b.column)),
       });
     }
+  });
+
+  it('has every column default of schema.prisma, and no default schema.prisma lacks', async () => {
+    const { defaults } = parseSchema();
+    const declared = [...defaults.values()].flatMap((columns) => Object.values(columns));
+    // The parser must see each kind, or a broken regex would compare nulls with nulls.
+    for (const kind of ['now()', 'uuid()', 'autoincrement()', "'[]'", "'PENDING'", '0', 'false']) {
+      expect(declared, kind).toContain(kind);
+    }
+    const rows = await database.prisma.$queryRaw<
+      { table_name: string; column_name: string; column_default: string | null }[]
+    >`SELECT table_name, column_name, column_default
+      FROM information_schema.columns WHERE table_schema = 'public'`;
+    // One comparison of every table, so a failure lists every mismatch at once.
+    const actual = Object.fromEntries(
+      [...defaults.keys()].map((table) => [
+        table,
+        Object.fromEntries(
+          rows
+            .filter((row) => row.table_name === table)
+            .map((row) => [row.column_name, databaseDefault(row.column_default)]),
+        ),
+      ]),
+    );
+    expect(actual).toEqual(Object.fromEntries(defaults));
   });
 
   it('has every enum with the same values', async () => {
