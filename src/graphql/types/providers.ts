@@ -1,6 +1,12 @@
+import type { InputObjectRef } from '@pothos/core';
 import { isUuid } from '../../db/ids.js';
+import type { Viewer } from '../../deps.js';
+import type { ProviderService } from '../../providers/service.js';
 import { builder } from '../builder.js';
+import type { GraphQLContext } from '../context.js';
 import { NodeInterface, registerNodeLoader } from './node.js';
+
+type BuilderTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
 export const ProviderKindEnum = builder.enumType('ProviderKind', {
   values: ['OPENAI', 'OPENAI_COMPATIBLE', 'ANTHROPIC'] as const,
@@ -103,6 +109,21 @@ const UpdateProviderInput = builder.inputType('UpdateProviderInput', {
   }),
 });
 
+/** Prices and generation options, declared once for create and update. */
+const priceAndGenerationFields = (
+  t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>,
+) => ({
+  inputPriceMicros: t.float(),
+  outputPriceMicros: t.float(),
+  cacheReadPriceMicros: t.float(),
+  cacheWritePriceMicros: t.float(),
+  maxOutputTokens: t.int({ description: 'Null clears (provider default).' }),
+  thinkingBudgetTokens: t.int({ description: 'Null clears (no thinking).' }),
+  reasoningEffort: t.field({ type: ReasoningEffortEnum, description: 'Null clears.' }),
+  temperature: t.float({ description: 'Null clears.' }),
+  supportsImages: t.boolean({ description: 'Default false.' }),
+});
+
 const CreateModelConfigInput = builder.inputType('CreateModelConfigInput', {
   fields: (t) => ({
     providerId: t.id({ required: true }),
@@ -111,15 +132,7 @@ const CreateModelConfigInput = builder.inputType('CreateModelConfigInput', {
     contextLimit: t.int({ required: true }),
     compressionThreshold: t.int({ description: 'Default 70.' }),
     isDefault: t.boolean(),
-    inputPriceMicros: t.float(),
-    outputPriceMicros: t.float(),
-    cacheReadPriceMicros: t.float(),
-    cacheWritePriceMicros: t.float(),
-    maxOutputTokens: t.int({ description: 'Null clears (provider default).' }),
-    thinkingBudgetTokens: t.int({ description: 'Null clears (no thinking).' }),
-    reasoningEffort: t.field({ type: ReasoningEffortEnum, description: 'Null clears.' }),
-    temperature: t.float({ description: 'Null clears.' }),
-    supportsImages: t.boolean({ description: 'Default false.' }),
+    ...priceAndGenerationFields(t),
   }),
 });
 
@@ -131,15 +144,7 @@ const UpdateModelConfigInput = builder.inputType('UpdateModelConfigInput', {
     isDefault: t.boolean(),
     contextLimit: t.int(),
     compressionThreshold: t.int(),
-    inputPriceMicros: t.float(),
-    outputPriceMicros: t.float(),
-    cacheReadPriceMicros: t.float(),
-    cacheWritePriceMicros: t.float(),
-    maxOutputTokens: t.int({ description: 'Null clears (provider default).' }),
-    thinkingBudgetTokens: t.int({ description: 'Null clears (no thinking).' }),
-    reasoningEffort: t.field({ type: ReasoningEffortEnum, description: 'Null clears.' }),
-    temperature: t.float({ description: 'Null clears.' }),
-    supportsImages: t.boolean({ description: 'Default false.' }),
+    ...priceAndGenerationFields(t),
   }),
 });
 
@@ -155,38 +160,46 @@ builder.queryFields((t) => ({
   }),
 }));
 
-builder.mutationFields((t) => ({
-  createProvider: t.prismaField({
-    type: 'Provider',
-    args: { input: t.arg({ type: CreateProviderInput, required: true }) },
-    resolve: (query, _root, { input }, ctx) =>
-      ctx.services.providers.createProvider(ctx.viewer, input, query),
-  }),
-  updateProvider: t.prismaField({
-    type: 'Provider',
-    args: { input: t.arg({ type: UpdateProviderInput, required: true }) },
-    resolve: (query, _root, { input }, ctx) =>
-      ctx.services.providers.updateProvider(ctx.viewer, input, query),
-  }),
-  deleteProvider: t.boolean({
-    description: 'Its model configs are disabled and kept, so old usage stays attributable.',
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => ctx.services.providers.deleteProvider(ctx.viewer, id),
-  }),
-  createModelConfig: t.prismaField({
-    type: 'ModelConfig',
-    args: { input: t.arg({ type: CreateModelConfigInput, required: true }) },
-    resolve: (query, _root, { input }, ctx) =>
-      ctx.services.providers.createModelConfig(ctx.viewer, input, query),
-  }),
-  updateModelConfig: t.prismaField({
-    type: 'ModelConfig',
-    args: { input: t.arg({ type: UpdateModelConfigInput, required: true }) },
-    resolve: (query, _root, { input }, ctx) =>
-      ctx.services.providers.updateModelConfig(ctx.viewer, input, query),
-  }),
-  deleteModelConfig: t.boolean({
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => ctx.services.providers.deleteModelConfig(ctx.viewer, id),
-  }),
-}));
+builder.mutationFields((t) => {
+  /**
+   * Args and resolver of a create or update: the one `input`, the viewer and the selection go to
+   * the provider service, which authorises, validates and writes.
+   */
+  const inputToService = <Input, Query, Row>(
+    type: InputObjectRef<BuilderTypes, Input>,
+    method: (
+      providers: ProviderService,
+    ) => (viewer: Viewer, input: Input, query: Query) => Promise<Row>,
+  ) => ({
+    args: { input: t.arg({ type, required: true }) },
+    resolve: (query: Query, _root: unknown, args: { input: Input }, ctx: GraphQLContext) =>
+      method(ctx.services.providers)(ctx.viewer, args.input, query),
+  });
+  return {
+    createProvider: t.prismaField({
+      type: 'Provider',
+      ...inputToService(CreateProviderInput, (providers) => providers.createProvider),
+    }),
+    updateProvider: t.prismaField({
+      type: 'Provider',
+      ...inputToService(UpdateProviderInput, (providers) => providers.updateProvider),
+    }),
+    deleteProvider: t.boolean({
+      description: 'Its model configs are disabled and kept, so old usage stays attributable.',
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (_root, { id }, ctx) => ctx.services.providers.deleteProvider(ctx.viewer, id),
+    }),
+    createModelConfig: t.prismaField({
+      type: 'ModelConfig',
+      ...inputToService(CreateModelConfigInput, (providers) => providers.createModelConfig),
+    }),
+    updateModelConfig: t.prismaField({
+      type: 'ModelConfig',
+      ...inputToService(UpdateModelConfigInput, (providers) => providers.updateModelConfig),
+    }),
+    deleteModelConfig: t.boolean({
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (_root, { id }, ctx) => ctx.services.providers.deleteModelConfig(ctx.viewer, id),
+    }),
+  };
+});
