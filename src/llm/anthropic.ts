@@ -2,14 +2,13 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import { storableText } from '../text/storable.js';
 import { ZERO_USAGE } from './cost.js';
-import { ProviderError } from './errors.js';
 import {
   AnthropicStreamAssembler,
   mapAnthropicUsage,
   toAnthropicPrompt,
   toAnthropicTools,
 } from './anthropic-mapping.js';
-import { providerTransport, SilenceDeadline } from './transport.js';
+import { providerTransport } from './transport.js';
 import type {
   CompleteRequest,
   GenerationOptions,
@@ -88,63 +87,45 @@ function lastAssistantWithoutThinking(messages: readonly LlmMessage[]): boolean 
 }
 
 export const createAnthropicModel: LanguageModelFactory = (settings, options): LanguageModel => {
-  const { timeoutMs, clientOptions, failure, linkedSignal } = providerTransport(
-    settings.apiKey,
-    options,
-  );
+  const transport = providerTransport(settings.apiKey, options);
   const generation = settings.options ?? {};
-  const client = new Anthropic({ ...clientOptions, baseURL: anthropicBaseUrl(settings.baseUrl) });
+  const client = new Anthropic({
+    ...transport.clientOptions,
+    baseURL: anthropicBaseUrl(settings.baseUrl),
+  });
 
   async function* stream(req: StreamRequest): AsyncGenerator<StreamChunk> {
-    req.signal?.throwIfAborted();
-    const deadline = new SilenceDeadline(timeoutMs);
     const assembler = new AnthropicStreamAssembler();
     const tools = req.tools ?? [];
     const prompt = toAnthropicPrompt(req.messages);
     // A tool-use continuation whose assistant turn has no thinking block cannot turn thinking
     // on (the API refuses it), e.g. when the config gained a budget mid-turn.
     const withThinking = !lastAssistantWithoutThinking(req.messages);
-    deadline.arm();
-    try {
-      const events = await client.messages.create(
-        {
-          model: settings.model,
-          ...(prompt.system.length > 0 ? { system: prompt.system } : {}),
-          messages: prompt.messages,
-          ...(tools.length > 0 ? { tools: toAnthropicTools(tools) } : {}),
-          ...generationParams(generation, req.maxOutputTokens, withThinking),
-          stream: true,
-        },
-        { signal: linkedSignal(req.signal, deadline) },
-      );
-      deadline.arm();
-      for await (const event of events as AsyncIterable<RawMessageStreamEvent>) {
-        const out = assembler.accept(event);
-        deadline.stop();
-        yield* out;
-        deadline.arm();
-      }
-    } catch (err) {
-      throw failure(err, req.signal, deadline);
-    } finally {
-      deadline.stop();
-    }
-    // A stream cut before message_stop is not a complete answer, whatever arrived.
-    const ended = new ProviderError('The model provider ended the stream before finishing', {
-      transient: true,
-    });
-    if (req.signal?.aborted || deadline.expired) throw failure(ended, req.signal, deadline);
-    if (!assembler.stopped) throw ended;
-    yield* assembler.finish();
+    const stopped = yield* transport.stream(
+      req.signal,
+      async (signal) =>
+        (await client.messages.create(
+          {
+            model: settings.model,
+            ...(prompt.system.length > 0 ? { system: prompt.system } : {}),
+            messages: prompt.messages,
+            ...(tools.length > 0 ? { tools: toAnthropicTools(tools) } : {}),
+            ...generationParams(generation, req.maxOutputTokens, withThinking),
+            stream: true,
+          },
+          { signal },
+        )) as AsyncIterable<RawMessageStreamEvent>,
+      (event) => assembler.accept(event),
+      // A stream cut before message_stop is not a complete answer, whatever arrived.
+      () => (assembler.stopped ? assembler : undefined),
+    );
+    yield* stopped.finish();
   }
 
   async function complete(req: CompleteRequest): Promise<{ text: string; usage: TokenUsage }> {
-    req.signal?.throwIfAborted();
-    const deadline = new SilenceDeadline(timeoutMs);
     const prompt = toAnthropicPrompt(req.messages);
-    deadline.arm();
-    try {
-      const message = await client.messages.create(
+    const message = await transport.call(req.signal, (signal) =>
+      client.messages.create(
         {
           model: settings.model,
           ...(prompt.system.length > 0 ? { system: prompt.system } : {}),
@@ -152,20 +133,14 @@ export const createAnthropicModel: LanguageModelFactory = (settings, options): L
           // Side tasks (titles, summaries) want the answer, not deliberation.
           ...generationParams(generation, req.maxOutputTokens, false),
         },
-        { signal: linkedSignal(req.signal, deadline) },
-      );
-      const text = message.content
-        .map((block) => (block.type === 'text' ? block.text : ''))
-        .join('');
-      return {
-        text: storableText(text),
-        usage: message.usage ? mapAnthropicUsage(message.usage) : { ...ZERO_USAGE },
-      };
-    } catch (err) {
-      throw failure(err, req.signal, deadline);
-    } finally {
-      deadline.stop();
-    }
+        { signal },
+      ),
+    );
+    const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+    return {
+      text: storableText(text),
+      usage: message.usage ? mapAnthropicUsage(message.usage) : { ...ZERO_USAGE },
+    };
   }
 
   return { model: settings.model, stream, complete };

@@ -1,9 +1,10 @@
 import OpenAI from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { ZERO_USAGE } from './cost.js';
 import { ProviderError } from './errors.js';
 import { failingModel } from './failing-model.js';
 import { storableText } from '../text/storable.js';
-import { providerTransport, SilenceDeadline } from './transport.js';
+import { providerTransport } from './transport.js';
 import {
   mapFinishReason,
   mapUsage,
@@ -52,67 +53,51 @@ export const createOpenAiModel: LanguageModelFactory = (settings, options): Lang
     const error = new ProviderError('This OpenAI-compatible provider has no base URL configured');
     return failingModel(settings.model, error);
   }
-  const { timeoutMs, clientOptions, failure, linkedSignal } = providerTransport(
-    settings.apiKey,
-    options,
-  );
+  const transport = providerTransport(settings.apiKey, options);
   const generation = settings.options ?? {};
-  const client = new OpenAI({ ...clientOptions, baseURL: settings.baseUrl ?? undefined });
+  const client = new OpenAI({ ...transport.clientOptions, baseURL: settings.baseUrl ?? undefined });
 
   async function* stream(req: StreamRequest): AsyncGenerator<StreamChunk> {
-    req.signal?.throwIfAborted();
-    const deadline = new SilenceDeadline(timeoutMs);
     const tools = req.tools ?? [];
     const assembler = new ToolCallAssembler();
-    let finishReason: string | undefined;
+    let finishedWith: string | undefined;
     let usage: TokenUsage | undefined;
-    deadline.arm();
-    try {
-      const response = await client.chat.completions.create(
-        {
-          model: settings.model,
-          messages: toOpenAiMessages(req.messages),
-          stream: true,
-          stream_options: { include_usage: true },
-          ...(tools.length > 0 ? { tools: toOpenAiTools(tools) } : {}),
-          ...maxTokensParam(settings.kind, req.maxOutputTokens ?? generation.maxOutputTokens),
-          ...generationParams(generation),
-        },
-        { signal: linkedSignal(req.signal, deadline) },
-      );
-      deadline.arm();
-      for await (const chunk of response) {
-        if (chunk.usage) usage = mapUsage(chunk.usage);
-        const out: StreamChunk[] = [];
-        for (const choice of chunk.choices ?? []) {
-          if (choice.index !== 0) continue;
-          const delta = choice.delta ?? {};
-          const reasoning = reasoningDelta(delta);
-          if (reasoning) out.push({ type: 'reasoning-delta', text: reasoning });
-          if (delta.content) out.push({ type: 'text-delta', text: delta.content });
-          for (const call of delta.tool_calls ?? []) {
-            const argsDelta = assembler.accept(call);
-            if (argsDelta) out.push(argsDelta);
-          }
-          if (choice.finish_reason) finishReason = choice.finish_reason;
+    const toChunks = (chunk: ChatCompletionChunk): StreamChunk[] => {
+      if (chunk.usage) usage = mapUsage(chunk.usage);
+      const out: StreamChunk[] = [];
+      for (const choice of chunk.choices ?? []) {
+        if (choice.index !== 0) continue;
+        const delta = choice.delta ?? {};
+        const reasoning = reasoningDelta(delta);
+        if (reasoning) out.push({ type: 'reasoning-delta', text: reasoning });
+        if (delta.content) out.push({ type: 'text-delta', text: delta.content });
+        for (const call of delta.tool_calls ?? []) {
+          const argsDelta = assembler.accept(call);
+          if (argsDelta) out.push(argsDelta);
         }
-        deadline.stop();
-        yield* out;
-        deadline.arm();
+        if (choice.finish_reason) finishedWith = choice.finish_reason;
       }
-    } catch (err) {
-      throw failure(err, req.signal, deadline);
-    } finally {
-      deadline.stop();
-    }
-
-    // The SDK ends a stream quietly when its signal aborts, so an abort or a silence timeout can
-    // look like a normal end; and a stream cut without a finish reason is not a complete answer.
-    const ended = new ProviderError('The model provider ended the stream before finishing', {
-      transient: true,
-    });
-    if (req.signal?.aborted || deadline.expired) throw failure(ended, req.signal, deadline);
-    if (finishReason === undefined) throw ended;
+      return out;
+    };
+    const finishReason = yield* transport.stream(
+      req.signal,
+      (signal) =>
+        client.chat.completions.create(
+          {
+            model: settings.model,
+            messages: toOpenAiMessages(req.messages),
+            stream: true,
+            stream_options: { include_usage: true },
+            ...(tools.length > 0 ? { tools: toOpenAiTools(tools) } : {}),
+            ...maxTokensParam(settings.kind, req.maxOutputTokens ?? generation.maxOutputTokens),
+            ...generationParams(generation),
+          },
+          { signal },
+        ),
+      toChunks,
+      // A stream cut without a finish reason is not a complete answer.
+      () => finishedWith,
+    );
 
     yield* assembler.finish();
     if (usage) yield { type: 'usage', usage };
@@ -120,28 +105,21 @@ export const createOpenAiModel: LanguageModelFactory = (settings, options): Lang
   }
 
   async function complete(req: CompleteRequest): Promise<{ text: string; usage: TokenUsage }> {
-    req.signal?.throwIfAborted();
-    const deadline = new SilenceDeadline(timeoutMs);
-    deadline.arm();
-    try {
-      const completion = await client.chat.completions.create(
+    const completion = await transport.call(req.signal, (signal) =>
+      client.chat.completions.create(
         {
           model: settings.model,
           messages: toOpenAiMessages(req.messages),
           stream: false,
           ...maxTokensParam(settings.kind, req.maxOutputTokens),
         },
-        { signal: linkedSignal(req.signal, deadline) },
-      );
-      // Whole texts (titles, summaries) are stored as they are: make them storable here. Stream
-      // deltas are repaired when their parts are stored, since a chunk may split a surrogate pair.
-      const text = storableText(completion.choices?.[0]?.message?.content ?? '');
-      return { text, usage: completion.usage ? mapUsage(completion.usage) : { ...ZERO_USAGE } };
-    } catch (err) {
-      throw failure(err, req.signal, deadline);
-    } finally {
-      deadline.stop();
-    }
+        { signal },
+      ),
+    );
+    // Whole texts (titles, summaries) are stored as they are: make them storable here. Stream
+    // deltas are repaired when their parts are stored, since a chunk may split a surrogate pair.
+    const text = storableText(completion.choices?.[0]?.message?.content ?? '');
+    return { text, usage: completion.usage ? mapUsage(completion.usage) : { ...ZERO_USAGE } };
   }
 
   return { model: settings.model, stream, complete };
