@@ -75,12 +75,20 @@ const DIALECTS: Record<FakeLlmApi, Dialect> = {
   anthropic: anthropicDialect,
 };
 
+/** One request being answered: the step it got, in its dialect, until `signal` ends it. */
+interface Exchange {
+  res: ServerResponse;
+  step: ScriptedResponse;
+  body: ChatRequestBody;
+  signal: AbortSignal;
+  dialect: Dialect;
+}
+
 interface Waiter {
   count: number;
   resolve: (requests: RecordedRequest[]) => void;
 }
 
-/** Resolves true after `ms`, or false as soon as `signal` aborts, so no timer outlives a response. */
 /** Resolves true when `gate` settles, false when the request ends first. */
 function waitForGate(gate: Promise<unknown> | undefined, signal: AbortSignal): Promise<boolean> {
   if (!gate) return Promise.resolve(true);
@@ -98,6 +106,7 @@ function waitForGate(gate: Promise<unknown> | undefined, signal: AbortSignal): P
   });
 }
 
+/** Resolves true after `ms`, or false as soon as `signal` aborts, so no timer outlives a response. */
 function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
   if (ms <= 0) return Promise.resolve(true);
@@ -199,13 +208,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
     return step;
   }
 
-  async function streamResponse(
-    res: ServerResponse,
-    step: ScriptedResponse,
-    body: ChatRequestBody,
-    signal: AbortSignal,
-    dialect: Dialect,
-  ): Promise<void> {
+  async function streamResponse({ res, step, body, signal, dialect }: Exchange): Promise<void> {
     res.writeHead(HTTP_OK, {
       ...step.headers,
       'content-type': 'text/event-stream',
@@ -242,13 +245,8 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
     res.end(step.streamError ? '' : dialect.end);
   }
 
-  async function answer(
-    res: ServerResponse,
-    step: ScriptedResponse,
-    body: ChatRequestBody,
-    signal: AbortSignal,
-    dialect: Dialect,
-  ): Promise<void> {
+  async function answer(exchange: Exchange): Promise<void> {
+    const { res, step, body, signal, dialect } = exchange;
     if (!(await sleep(step.delayMs ?? 0, signal))) return;
     if (!(await waitForGate(step.gate, signal))) return;
     if (step.status !== undefined && step.status >= HTTP_ERROR_MIN) {
@@ -257,7 +255,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
       return;
     }
     if (body.stream === true) {
-      await streamResponse(res, step, body, signal, dialect);
+      await streamResponse(exchange);
       return;
     }
     if (step.hang === true) {
@@ -301,7 +299,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
         req.headers.authorization ?? (typeof apiKey === 'string' ? `Bearer ${apiKey}` : undefined),
       headers: { ...req.headers },
     });
-    await answer(res, scripted ?? fallback(body), body, signal, dialect);
+    await answer({ res, step: scripted ?? fallback(body), body, signal, dialect });
   }
 
   async function handleScript(req: IncomingMessage, res: ServerResponse): Promise<void> {
