@@ -1,4 +1,5 @@
 import { storableText } from '../text/storable.js';
+import { HttpStatus, isServerErrorStatus } from '../http-status.js';
 import * as anthropic from '@anthropic-ai/sdk';
 import * as openai from 'openai';
 
@@ -32,11 +33,6 @@ const MS_PER_SECOND = 1000;
 const MAX_MESSAGE_CHARS = 500;
 /** Enough to reach the socket error under undici's "fetch failed" / "terminated" wrappers. */
 const MAX_CAUSE_DEPTH = 5;
-const HTTP_REQUEST_TIMEOUT = 408;
-const HTTP_CONFLICT = 409;
-const HTTP_TOO_EARLY = 425;
-const HTTP_TOO_MANY_REQUESTS = 429;
-const HTTP_SERVER_ERROR_MIN = 500;
 const REDACTED = '[redacted]';
 
 export interface ProviderErrorOptions {
@@ -83,11 +79,11 @@ export function isAbortError(err: unknown): boolean {
 /** Transient statuses: the provider is overloaded, rate limiting, or briefly broken. */
 export function isTransientStatus(status: number): boolean {
   return (
-    status === HTTP_REQUEST_TIMEOUT ||
-    status === HTTP_CONFLICT ||
-    status === HTTP_TOO_EARLY ||
-    status === HTTP_TOO_MANY_REQUESTS ||
-    status >= HTTP_SERVER_ERROR_MIN
+    status === HttpStatus.REQUEST_TIMEOUT ||
+    status === HttpStatus.CONFLICT ||
+    status === HttpStatus.TOO_EARLY ||
+    status === HttpStatus.TOO_MANY_REQUESTS ||
+    isServerErrorStatus(status)
   );
 }
 

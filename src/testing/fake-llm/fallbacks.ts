@@ -1,14 +1,14 @@
 import { firstUserText, lastUserText } from './render.js';
+import { HttpStatus } from '../../http-status.js';
 import type { FallbackHandler } from './types.js';
 
 export const NO_SCRIPT_MESSAGE = 'fake-llm: no scripted response for this request';
-const HTTP_INTERNAL_SERVER_ERROR = 500;
 const TITLE_MAX_WORDS = 6;
 const DEFAULT_TITLE = 'New chat';
 
 /** Unexpected calls fail loudly, so a test never passes on an answer nobody scripted. */
 export const failFallback: FallbackHandler = () => ({
-  status: HTTP_INTERNAL_SERVER_ERROR,
+  status: HttpStatus.INTERNAL_SERVER_ERROR,
   errorMessage: NO_SCRIPT_MESSAGE,
 });
 

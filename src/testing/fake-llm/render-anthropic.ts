@@ -6,6 +6,7 @@ import {
   textPieces,
   type RenderContext,
 } from './render.js';
+import { HttpStatus, isErrorStatus, isServerErrorStatus } from '../../http-status.js';
 import type { ChatRequestBody, ScriptedResponse } from './types.js';
 
 /** Renders a scripted step the way Anthropic's Messages API answers (/v1/messages). */
@@ -212,33 +213,27 @@ export function renderAnthropicMessage(
   };
 }
 
-const HTTP_BAD_REQUEST = 400;
-const HTTP_UNAUTHORIZED = 401;
-const HTTP_FORBIDDEN = 403;
-const HTTP_NOT_FOUND = 404;
-const HTTP_PAYLOAD_TOO_LARGE = 413;
-const HTTP_TOO_MANY_REQUESTS = 429;
-const HTTP_OVERLOADED = 529;
-
 /** Anthropic's error `type` for an HTTP status. */
 function anthropicErrorType(status: number): string {
   switch (status) {
-    case HTTP_BAD_REQUEST:
+    case HttpStatus.BAD_REQUEST:
       return 'invalid_request_error';
-    case HTTP_UNAUTHORIZED:
+    case HttpStatus.UNAUTHORIZED:
       return 'authentication_error';
-    case HTTP_FORBIDDEN:
+    case HttpStatus.FORBIDDEN:
       return 'permission_error';
-    case HTTP_NOT_FOUND:
+    case HttpStatus.NOT_FOUND:
       return 'not_found_error';
-    case HTTP_PAYLOAD_TOO_LARGE:
+    case HttpStatus.PAYLOAD_TOO_LARGE:
       return 'request_too_large';
-    case HTTP_TOO_MANY_REQUESTS:
+    case HttpStatus.TOO_MANY_REQUESTS:
       return 'rate_limit_error';
-    case HTTP_OVERLOADED:
+    case HttpStatus.OVERLOADED:
       return 'overloaded_error';
     default:
-      return status >= HTTP_BAD_REQUEST && status < 500 ? 'invalid_request_error' : 'api_error';
+      return isErrorStatus(status) && !isServerErrorStatus(status)
+        ? 'invalid_request_error'
+        : 'api_error';
   }
 }
 

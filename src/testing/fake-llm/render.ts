@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { HttpStatus, isServerErrorStatus } from '../../http-status.js';
 import type { ChatRequestBody, ScriptedResponse, ScriptedToolCall } from './types.js';
 
 /** Rough rule of thumb for English text, only used when a step scripts no usage. */
@@ -243,20 +244,15 @@ export function renderCompletion(
   };
 }
 
-const HTTP_UNAUTHORIZED = 401;
-const HTTP_FORBIDDEN = 403;
-const HTTP_NOT_FOUND = 404;
-const HTTP_TOO_MANY_REQUESTS = 429;
-const HTTP_SERVER_ERROR_MIN = 500;
-
 /** Error `type`/`code` pairs as OpenAI uses them, so clients see familiar bodies. */
 function errorKind(status: number): { type: string; code: string | null } {
-  if (status === HTTP_TOO_MANY_REQUESTS) return { type: 'requests', code: 'rate_limit_exceeded' };
-  if (status === HTTP_UNAUTHORIZED)
+  if (status === HttpStatus.TOO_MANY_REQUESTS)
+    return { type: 'requests', code: 'rate_limit_exceeded' };
+  if (status === HttpStatus.UNAUTHORIZED)
     return { type: 'invalid_request_error', code: 'invalid_api_key' };
-  if (status === HTTP_FORBIDDEN) return { type: 'invalid_request_error', code: 'forbidden' };
-  if (status === HTTP_NOT_FOUND) return { type: 'invalid_request_error', code: 'not_found' };
-  if (status >= HTTP_SERVER_ERROR_MIN) return { type: 'server_error', code: null };
+  if (status === HttpStatus.FORBIDDEN) return { type: 'invalid_request_error', code: 'forbidden' };
+  if (status === HttpStatus.NOT_FOUND) return { type: 'invalid_request_error', code: 'not_found' };
+  if (isServerErrorStatus(status)) return { type: 'server_error', code: null };
   return { type: 'invalid_request_error', code: null };
 }
 

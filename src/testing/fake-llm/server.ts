@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HttpStatus, isErrorStatus } from '../../http-status.js';
 import { anthropicToChatBody } from './anthropic-request.js';
 import { parseRemoteScript } from './control.js';
 import { failFallback } from './fallbacks.js';
@@ -26,11 +27,6 @@ import type {
 
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_WAIT_TIMEOUT_MS = 5_000;
-const HTTP_OK = 200;
-const HTTP_BAD_REQUEST = 400;
-const HTTP_NOT_FOUND = 404;
-const HTTP_ERROR_MIN = 400;
-const HTTP_INTERNAL_SERVER_ERROR = 500;
 const COMPLETIONS_PATH = '/v1/chat/completions';
 const MESSAGES_PATH = '/v1/messages';
 
@@ -209,7 +205,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
   }
 
   async function streamResponse({ res, step, body, signal, dialect }: Exchange): Promise<void> {
-    res.writeHead(HTTP_OK, {
+    res.writeHead(HttpStatus.OK, {
       ...step.headers,
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
@@ -249,7 +245,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
     const { res, step, body, signal, dialect } = exchange;
     if (!(await sleep(step.delayMs ?? 0, signal))) return;
     if (!(await waitForGate(step.gate, signal))) return;
-    if (step.status !== undefined && step.status >= HTTP_ERROR_MIN) {
+    if (step.status !== undefined && isErrorStatus(step.status)) {
       const message = step.errorMessage ?? `fake-llm: scripted HTTP ${step.status}`;
       sendJson(res, step.status, dialect.error(step.status, message), step.headers);
       return;
@@ -259,7 +255,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
       return;
     }
     if (step.hang === true) {
-      res.writeHead(HTTP_OK, { ...step.headers, 'content-type': 'application/json' });
+      res.writeHead(HttpStatus.OK, { ...step.headers, 'content-type': 'application/json' });
       res.flushHeaders();
       return;
     }
@@ -267,7 +263,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
       res.destroy();
       return;
     }
-    sendJson(res, HTTP_OK, dialect.whole(step, body), step.headers);
+    sendJson(res, HttpStatus.OK, dialect.whole(step, body), step.headers);
   }
 
   async function handleCompletion(
@@ -284,7 +280,7 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
     const body = parsed.ok ? dialect.parse(parsed.value) : undefined;
     if (!parsed.ok || !body) {
       const message = 'fake-llm: body must be JSON with a messages array';
-      sendJson(res, HTTP_BAD_REQUEST, dialect.error(HTTP_BAD_REQUEST, message));
+      sendJson(res, HttpStatus.BAD_REQUEST, dialect.error(HttpStatus.BAD_REQUEST, message));
       return;
     }
     const scripted = take(body);
@@ -309,11 +305,11 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
       : { ok: false as const, error: 'not JSON' };
     if (!script.ok) {
       const message = `fake-llm: /__script wants a JSON array of steps: ${script.error}`;
-      sendJson(res, HTTP_BAD_REQUEST, renderError(HTTP_BAD_REQUEST, message));
+      sendJson(res, HttpStatus.BAD_REQUEST, renderError(HttpStatus.BAD_REQUEST, message));
       return;
     }
     queue.push(...script.steps);
-    sendJson(res, HTTP_OK, { pending: queue.length });
+    sendJson(res, HttpStatus.OK, { pending: queue.length });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -324,13 +320,14 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
     if (req.method === 'POST' && path === MESSAGES_PATH)
       return handleCompletion(req, res, 'anthropic');
     if (req.method === 'POST' && path === '/__script') return handleScript(req, res);
-    if (req.method === 'GET' && path === '/__requests') return sendJson(res, HTTP_OK, requests);
+    if (req.method === 'GET' && path === '/__requests')
+      return sendJson(res, HttpStatus.OK, requests);
     if (req.method === 'POST' && path === '/__reset') {
       reset();
-      return sendJson(res, HTTP_OK, { pending: 0 });
+      return sendJson(res, HttpStatus.OK, { pending: 0 });
     }
     const message = `fake-llm: no route for ${req.method ?? '?'} ${path}`;
-    sendJson(res, HTTP_NOT_FOUND, renderError(HTTP_NOT_FOUND, message));
+    sendJson(res, HttpStatus.NOT_FOUND, renderError(HttpStatus.NOT_FOUND, message));
   }
 
   function reset(): void {
@@ -347,7 +344,11 @@ export async function startFakeLlm(options: StartFakeLlmOptions = {}): Promise<F
         return;
       }
       const message = `fake-llm: ${err instanceof Error ? err.message : String(err)}`;
-      sendJson(res, HTTP_INTERNAL_SERVER_ERROR, renderError(HTTP_INTERNAL_SERVER_ERROR, message));
+      sendJson(
+        res,
+        HttpStatus.INTERNAL_SERVER_ERROR,
+        renderError(HttpStatus.INTERNAL_SERVER_ERROR, message),
+      );
     });
   });
 
