@@ -68,13 +68,6 @@ builder.mutationField('updateDeploymentSettings', (t) =>
     type: DeploymentSettingsType,
     description: 'Admin only. A bad value is refused (BAD_USER_INPUT) and nothing changes.',
     args: { input: t.arg({ type: UpdateDeploymentSettingsInput, required: true }) },
-    resolve: (_root, { input }, ctx) =>
-      ctx.services.deploymentSettings.update(ctx.viewer, {
-        ...input,
-        exploreModelConfigId:
-          input.exploreModelConfigId == null
-            ? input.exploreModelConfigId
-            : String(input.exploreModelConfigId),
-      }),
+    resolve: (_root, { input }, ctx) => ctx.services.deploymentSettings.update(ctx.viewer, input),
   }),
 );
