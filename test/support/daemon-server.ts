@@ -18,13 +18,18 @@ export function useDaemonServer(
     startLlm?: () => Promise<FakeLlm>;
   } = {},
 ) {
-  const context = {} as { server: TestServer; llm: FakeLlm };
+  const context = {} as {
+    server: TestServer;
+    llm: FakeLlm;
+    /** The provider and model config pointing at the fake (the default model). */
+    model: { providerId: string; modelConfigId: string };
+  };
   beforeAll(async () => {
     context.llm = await (options.startLlm ?? startScriptedLlm)();
     context.server = await startTestServer({
       env: { CHAT_ACQUIRE_INTERVAL_MS: '100', ...options.env },
     });
-    await configureFakeModel(context.server.admin, context.llm, options.model);
+    context.model = await configureFakeModel(context.server.admin, context.llm, options.model);
   });
   afterAll(async () => {
     await context.server?.close();

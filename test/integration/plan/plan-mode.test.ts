@@ -1,12 +1,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
 import type { TestClient } from '../../support/client.js';
-import { configureFakeModel, startScriptedLlm } from '../../support/llm.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
+import { useDaemonServer } from '../../support/daemon-server.js';
 import {
   offeredTools,
   resultOf,
@@ -14,6 +12,7 @@ import {
   textStep,
   toolStep,
   turnRequests,
+  workspaceFromFirstTurn,
   type ChatEvent,
 } from '../workspace/support.js';
 
@@ -66,38 +65,27 @@ const QUESTION = {
 };
 
 describe('PLAN mode: ask, answer, propose, approve, implement (B20)', () => {
-  let server: TestServer;
-  let llm: FakeLlm;
+  const ctx = useDaemonServer();
   let member: { id: string; client: TestClient };
   let other: { id: string; client: TestClient };
   let workspaceId: string;
   let workspaceDir: string;
 
   beforeAll(async () => {
-    llm = await startScriptedLlm();
-    server = await startTestServer({ env: { CHAT_ACQUIRE_INTERVAL_MS: '100' } });
-    await configureFakeModel(server.admin, llm);
-    member = await server.createMember();
-    other = await server.createMember();
-    const setup = 'Make me a workspace to plan in';
-    llm.script(
-      toolStep(setup, [{ id: 'ws', name: 'create_workspace', args: { template: 'node-basic' } }]),
-      textStep(setup, 'Ready.'),
-    );
-    const first = await runFirstTurn(member.client, setup);
-    workspaceId = (resultOf(first.stream, 'ws').result['workspace'] as { id: string }).id;
-    workspaceDir = path.join(server.env['WORKSPACES_DIR']!, workspaceId);
-    await first.stream.close();
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
+    member = await ctx.server.createMember();
+    other = await ctx.server.createMember();
+    ({ workspaceId, workspaceDir } = await workspaceFromFirstTurn(
+      ctx.server,
+      ctx.llm,
+      member.client,
+      'Make me a workspace to plan in',
+    ));
   });
 
   it('stops at a question, continues on the answer, stops at a plan, implements on approval', async () => {
     const text = 'Plan a greeting tool';
     const planBody = '# Greeting tool\n\n1. Write src/greet.txt';
-    llm.script(
+    ctx.llm.script(
       // Turn 1: explore with execute, then ask; the turn ends there (no step answers it).
       toolStep(text, [
         { id: 'ls', name: 'execute', args: { command: 'ls' } },
@@ -109,7 +97,7 @@ describe('PLAN mode: ask, answer, propose, approve, implement (B20)', () => {
       mode: 'PLAN',
     });
     const planPath = `.agentgraph/plans/${chatId}.md`;
-    llm.script(
+    ctx.llm.script(
       // Turn 2 (after the answer): a refused write, the plan file, then the proposal.
       toolStep(text, [
         { id: 'sneaky', name: 'write_file', args: { path: 'src/greet.txt', content: 'x' } },
@@ -131,8 +119,8 @@ describe('PLAN mode: ask, answer, propose, approve, implement (B20)', () => {
       expect(ls).toMatchObject({ isError: false, result: { exit_code: 0 } });
       expect(resultOf(stream, 'ask')).toMatchObject({ isError: false });
       // One model call: the question ended the turn.
-      expect(turnRequests(llm, text)).toHaveLength(1);
-      const [firstRequest] = turnRequests(llm, text);
+      expect(turnRequests(ctx.llm, text)).toHaveLength(1);
+      const [firstRequest] = turnRequests(ctx.llm, text);
       const offered = offeredTools(firstRequest!);
       expect(offered).toEqual(
         expect.arrayContaining(['execute', 'process_output', 'write_file', 'edit_files']),
@@ -175,12 +163,12 @@ describe('PLAN mode: ask, answer, propose, approve, implement (B20)', () => {
       });
       expect(existsSync(path.join(workspaceDir, 'src/greet.txt'))).toBe(false);
       expect(await fs.readFile(path.join(workspaceDir, planPath), 'utf8')).toBe(planBody);
-      const answered = turnRequests(llm, text)[1]!;
+      const answered = turnRequests(ctx.llm, text)[1]!;
       expect(JSON.stringify(answered.messages)).toContain('Answer: TypeScript');
       state = await member.client.query<ChatState>(CHAT_STATE, { id: chatId });
       expect(state.chat).toMatchObject({ status: 'WAITING', mode: 'PLAN', pendingQuestion: null });
       expect(state.chat.plan).toMatchObject({ title: 'Greeting', body: planBody, path: planPath });
-      const requestsBeforeApproval = turnRequests(llm, text).length;
+      const requestsBeforeApproval = turnRequests(ctx.llm, text).length;
 
       // Approval: DEFAULT mode, the plan in the prompt, the implementation runs.
       const approved = await member.client.query<{ approvePlan: { mode: string } }>(
@@ -193,7 +181,7 @@ describe('PLAN mode: ask, answer, propose, approve, implement (B20)', () => {
           e.chatEvents.message?.parts.some((p) => p.type === 'TEXT' && p.text === 'Implemented.'),
         ),
       );
-      const implementation = turnRequests(llm, text)[requestsBeforeApproval]!;
+      const implementation = turnRequests(ctx.llm, text)[requestsBeforeApproval]!;
       const prompt = JSON.stringify(implementation.messages);
       expect(prompt).toContain('Keep it short');
       expect(prompt).toContain('Write src/greet.txt');
@@ -217,11 +205,15 @@ describe('PLAN mode: ask, answer, propose, approve, implement (B20)', () => {
 
   it('refuses approvePlan and answerQuestion without a plan or question, and for another user', async () => {
     const text = 'Just say hi';
-    llm.script(textStep(text, 'Hi.'));
+    ctx.llm.script(textStep(text, 'Hi.'));
     const { chatId, stream } = await runFirstTurn(member.client, text, { mode: 'PLAN' });
     await stream.close();
-    const before = await server.app.deps.prisma.chat.findUniqueOrThrow({ where: { id: chatId } });
-    const messagesBefore = await server.app.deps.prisma.chatMessage.count({ where: { chatId } });
+    const before = await ctx.server.app.deps.prisma.chat.findUniqueOrThrow({
+      where: { id: chatId },
+    });
+    const messagesBefore = await ctx.server.app.deps.prisma.chatMessage.count({
+      where: { chatId },
+    });
 
     const noPlan = await member.client.expectError(
       'mutation ($chatId: ID!) { approvePlan(chatId: $chatId) { id } }',
@@ -239,9 +231,11 @@ describe('PLAN mode: ask, answer, propose, approve, implement (B20)', () => {
     );
     expect(foreign.codes).toEqual(['NOT_FOUND']);
 
-    const after = await server.app.deps.prisma.chat.findUniqueOrThrow({ where: { id: chatId } });
+    const after = await ctx.server.app.deps.prisma.chat.findUniqueOrThrow({
+      where: { id: chatId },
+    });
     expect(after).toMatchObject({ mode: 'PLAN', status: before.status, plan: null });
-    expect(await server.app.deps.prisma.chatMessage.count({ where: { chatId } })).toBe(
+    expect(await ctx.server.app.deps.prisma.chatMessage.count({ where: { chatId } })).toBe(
       messagesBefore,
     );
   });

@@ -1,18 +1,16 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
 import type { TestClient } from '../../support/client.js';
-import { configureFakeModel, createGate, startScriptedLlm } from '../../support/llm.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
+import { useDaemonServer } from '../../support/daemon-server.js';
+import { createGate } from '../../support/llm.js';
 import {
   CHAT_EVENTS,
-  resultOf,
-  runFirstTurn,
   textStep,
   toolStep,
+  workspaceFromFirstTurn,
   type ChatEvent,
 } from '../workspace/support.js';
 
@@ -48,40 +46,29 @@ const touches = (snapshot: Snapshot, file: string) =>
   ) ?? false;
 
 describe('git changes and rewindChat (issue #11)', () => {
-  let server: TestServer;
-  let llm: FakeLlm;
+  const ctx = useDaemonServer();
   let member: { id: string; client: TestClient };
   let other: { id: string; client: TestClient };
   let workspaceId: string;
   let workspaceDir: string;
 
   beforeAll(async () => {
-    llm = await startScriptedLlm();
-    server = await startTestServer({ env: { CHAT_ACQUIRE_INTERVAL_MS: '100' } });
-    await configureFakeModel(server.admin, llm);
-    member = await server.createMember();
-    other = await server.createMember();
-    const setup = 'A workspace for undo';
-    llm.script(
-      toolStep(setup, [{ id: 'ws', name: 'create_workspace', args: { template: 'node-basic' } }]),
-      textStep(setup, 'Ready.'),
-    );
-    const first = await runFirstTurn(member.client, setup);
-    workspaceId = (resultOf(first.stream, 'ws').result['workspace'] as { id: string }).id;
-    workspaceDir = path.join(server.env['WORKSPACES_DIR']!, workspaceId);
-    await first.stream.close();
+    member = await ctx.server.createMember();
+    other = await ctx.server.createMember();
+    ({ workspaceId, workspaceDir } = await workspaceFromFirstTurn(
+      ctx.server,
+      ctx.llm,
+      member.client,
+      'A workspace for undo',
+    ));
     // The template's startup script made the repository (the suite's machines have bubblewrap).
     expect(existsSync(path.join(workspaceDir, '.git'))).toBe(true);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
   });
 
   it('shows a write in chatGitChanges, and rewindChat removes it from disk and from the view', async () => {
     const text = 'Write an undo note';
     const gate = createGate();
-    llm.script(
+    ctx.llm.script(
       {
         ...toolStep(text, [
           { id: 'w', name: 'write_file', args: { path: 'notes/undo.txt', content: 'one\ntwo\n' } },
@@ -143,7 +130,7 @@ describe('git changes and rewindChat (issue #11)', () => {
       expect(notUser.codes).toEqual(['BAD_USER_INPUT']);
       expect(existsSync(path.join(workspaceDir, 'notes/undo.txt'))).toBe(true);
       expect(
-        await server.app.deps.prisma.chatMessage.count({ where: { chatId, deleted: true } }),
+        await ctx.server.app.deps.prisma.chatMessage.count({ where: { chatId, deleted: true } }),
       ).toBe(0);
 
       // The rewind: conversation and files back to before the message.
@@ -156,7 +143,7 @@ describe('git changes and rewindChat (issue #11)', () => {
       expect(existsSync(path.join(workspaceDir, 'notes/undo.txt'))).toBe(false);
       expect(existsSync(path.join(workspaceDir, 'notes'))).toBe(false);
       expect(
-        await server.app.deps.prisma.chatMessage.count({ where: { chatId, deleted: false } }),
+        await ctx.server.app.deps.prisma.chatMessage.count({ where: { chatId, deleted: false } }),
       ).toBe(0);
 
       // The message is deleted now: rewinding to it again is NOT_FOUND.
@@ -171,7 +158,7 @@ describe('git changes and rewindChat (issue #11)', () => {
   it('refuses to rewind a RUNNING chat (interrupt first), changing nothing', async () => {
     const text = 'Hold this turn';
     const gate = createGate();
-    llm.script({ ...textStep(text, 'Released.'), gate: gate.promise });
+    ctx.llm.script({ ...textStep(text, 'Released.'), gate: gate.promise });
     const created = await member.client.query<{ createChat: { id: string } }>(
       'mutation ($input: CreateChatInput!) { createChat(input: $input) { id } }',
       { input: { text, workspaceId } },
@@ -180,7 +167,7 @@ describe('git changes and rewindChat (issue #11)', () => {
     const stream = member.client.subscribe<ChatEvent>(CHAT_EVENTS, { chatId });
     try {
       await stream.waitFor((e) => e.chatEvents.status === 'RUNNING');
-      const message = await server.app.deps.prisma.chatMessage.findFirstOrThrow({
+      const message = await ctx.server.app.deps.prisma.chatMessage.findFirstOrThrow({
         where: { chatId, role: 'USER' },
       });
       const running = await member.client.expectError(REWIND, { messageId: String(message.id) });
@@ -188,7 +175,7 @@ describe('git changes and rewindChat (issue #11)', () => {
       gate.open();
       await stream.waitFor((e) => e.chatEvents.status === 'WAITING');
       expect(
-        await server.app.deps.prisma.chatMessage.count({ where: { chatId, deleted: true } }),
+        await ctx.server.app.deps.prisma.chatMessage.count({ where: { chatId, deleted: true } }),
       ).toBe(0);
     } finally {
       await stream.close();

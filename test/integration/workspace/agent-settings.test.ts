@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
 import { firstUserText } from '../../../src/testing/fake-llm/index.js';
 import type { EventStream, TestClient } from '../../support/client.js';
-import { configureFakeModel, createGate, isTurn, startScriptedLlm } from '../../support/llm.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
+import { useDaemonServer } from '../../support/daemon-server.js';
+import { createGate, isTurn } from '../../support/llm.js';
 import {
-  CHAT_EVENTS,
   offeredTools,
   resultOf,
   runFirstTurn,
+  runNextTurn,
   systemTexts,
   textStep,
   toolStep,
@@ -27,43 +26,19 @@ const UPDATE = `mutation ($input: UpdateDeploymentSettingsInput!) {
 const VIEWER_UPDATE = `mutation ($input: UpdateViewerSettingsInput!) {
   updateViewerSettings(input: $input) { instructions } }`;
 
-async function runNextTurn(client: TestClient, chatId: string, text: string) {
-  const stream = client.subscribe<ChatEvent>(CHAT_EVENTS, { chatId });
-  await stream.next((e) => e.chatEvents.status === 'WAITING'); // the snapshot
-  await client.query(
-    'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }',
-    {
-      input: { chatId, text },
-    },
-  );
-  await stream.next((e) => e.chatEvents.status === 'RUNNING');
-  const end = await stream.next((e) => e.chatEvents.__typename === 'StatusEvent');
-  expect(end.chatEvents.status).toBe('WAITING');
-  return stream;
-}
-
 describe('agent settings in turns (issue #13)', () => {
-  let llm: FakeLlm;
-  let server: TestServer;
+  const ctx = useDaemonServer();
   let member: { id: string; client: TestClient };
-  let fakeProviderId: string;
-  const prisma = () => server.app.deps.prisma;
+  const prisma = () => ctx.server.app.deps.prisma;
 
   beforeAll(async () => {
-    llm = await startScriptedLlm();
-    server = await startTestServer({ env: { CHAT_ACQUIRE_INTERVAL_MS: '100' } });
-    fakeProviderId = (await configureFakeModel(server.admin, llm)).providerId;
-    member = await server.createMember();
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
+    member = await ctx.server.createMember();
   });
 
   it('enforces the template allowlist at every tool and adds AGENTS.md from the next step', async () => {
-    await server.admin.query(UPDATE, { input: { templateAllowlist: ['node-basic'] } });
+    await ctx.server.admin.query(UPDATE, { input: { templateAllowlist: ['node-basic'] } });
     const text = 'Make me an allowed workspace';
-    llm.script(
+    ctx.llm.script(
       toolStep(text, [
         { id: 'list', name: 'list_templates', args: {} },
         { id: 'read-denied', name: 'read_template', args: { template: 'python-basic' } },
@@ -88,7 +63,7 @@ describe('agent settings in turns (issue #13)', () => {
         isError: false,
         result: { created: true },
       });
-      const [first, second, third] = turnRequests(llm, text);
+      const [first, second, third] = turnRequests(ctx.llm, text);
       const agentsMd = (body: typeof first) =>
         systemTexts(body!).some((system) => system.startsWith('Workspace instructions'));
       expect(agentsMd(first)).toBe(false);
@@ -96,13 +71,13 @@ describe('agent settings in turns (issue #13)', () => {
       expect(agentsMd(third)).toBe(true); // the step right after create_workspace
     } finally {
       await stream.close();
-      await server.admin.query(UPDATE, { input: { templateAllowlist: null } });
+      await ctx.server.admin.query(UPDATE, { input: { templateAllowlist: null } });
     }
   });
 
   it('stops an idle workspace after the TTL; start_workspace brings it back; stop_workspace stops it', async () => {
     const text = 'Make a workspace that idles';
-    llm.script(
+    ctx.llm.script(
       toolStep(text, [
         { id: 'create', name: 'create_workspace', args: { template: 'node-basic' } },
       ]),
@@ -117,23 +92,23 @@ describe('agent settings in turns (issue #13)', () => {
     const workspaceId = (resultOf(first.stream, 'create').result['workspace'] as { id: string }).id;
     await first.stream.close();
 
-    await server.admin.query(UPDATE, { input: { workspaceTtlMinutes: 5 } });
+    await ctx.server.admin.query(UPDATE, { input: { workspaceTtlMinutes: 5 } });
     try {
       // Active a moment ago: kept.
-      expect((await server.app.maintenance.runOnce()).stoppedWorkspaces).toBe(0);
-      expect(server.app.workspaces.embeddedWorkspaceIds()).toContain(workspaceId);
+      expect((await ctx.server.app.maintenance.runOnce()).stoppedWorkspaces).toBe(0);
+      expect(ctx.server.app.workspaces.embeddedWorkspaceIds()).toContain(workspaceId);
       // Idle for six minutes: stopped, its agent ended.
       await prisma().workspace.update({
         where: { id: workspaceId },
         data: { lastActivityAt: new Date(Date.now() - 6 * 60_000) },
       });
-      expect((await server.app.maintenance.runOnce()).stoppedWorkspaces).toBe(1);
+      expect((await ctx.server.app.maintenance.runOnce()).stoppedWorkspaces).toBe(1);
       expect(
         (await prisma().workspace.findUniqueOrThrow({ where: { id: workspaceId } })).status,
       ).toBe('STOPPED');
-      expect(server.app.workspaces.embeddedWorkspaceIds()).not.toContain(workspaceId);
+      expect(ctx.server.app.workspaces.embeddedWorkspaceIds()).not.toContain(workspaceId);
     } finally {
-      await server.admin.query(UPDATE, { input: { workspaceTtlMinutes: null } });
+      await ctx.server.admin.query(UPDATE, { input: { workspaceTtlMinutes: null } });
     }
 
     const stream = await runNextTurn(member.client, first.chatId, 'Go on');
@@ -161,11 +136,13 @@ describe('agent settings in turns (issue #13)', () => {
   });
 
   it('gives PLAN chats explore agents: read-only tools, the explore model, closed by close_agent', async () => {
-    const explore = await server.admin.query<{ createModelConfig: { id: string } }>(
+    const explore = await ctx.server.admin.query<{ createModelConfig: { id: string } }>(
       `mutation ($input: CreateModelConfigInput!) { createModelConfig(input: $input) { id } }`,
-      { input: { providerId: fakeProviderId, model: 'explore-model', contextLimit: 100_000 } },
+      {
+        input: { providerId: ctx.model.providerId, model: 'explore-model', contextLimit: 100_000 },
+      },
     );
-    await server.admin.query(UPDATE, {
+    await ctx.server.admin.query(UPDATE, {
       input: {
         exploreModelConfigId: explore.createModelConfig.id,
         systemPromptAddition: 'Deployment rule: cite file paths.',
@@ -174,11 +151,11 @@ describe('agent settings in turns (issue #13)', () => {
     await member.client.query(VIEWER_UPDATE, { input: { instructions: 'Call me Sam.' } });
 
     const text = 'Plan with an explorer';
-    const childTask = 'Find where the server starts';
+    const childTask = 'Find where the ctx.server starts';
     const childGate = createGate();
     const isChild = (body: Parameters<typeof isTurn>[0]) =>
       isTurn(body) && firstUserText(body).includes(childTask);
-    llm.script(
+    ctx.llm.script(
       toolStep(text, [{ id: 'spawn', name: 'spawn_explore_agent', args: { prompt: childTask } }]),
       textStep(text, 'Spawned.'),
       // The child's turn hangs until closed.
@@ -192,11 +169,11 @@ describe('agent settings in turns (issue #13)', () => {
       expect(resultOf(first.stream, 'spawn').isError).toBe(false);
       const spawned = resultOf(first.stream, 'spawn').result as { chat_id: string };
       // Its request reached the model: it is RUNNING now.
-      const childRequest = await waitFor(() => llm.requests.map((r) => r.body).find(isChild));
+      const childRequest = await waitFor(() => ctx.llm.requests.map((r) => r.body).find(isChild));
       expect(childRequest.model).toBe('explore-model');
       expect(offeredTools(childRequest).sort()).toEqual(['execute', 'process_output', 'read_file']);
 
-      const parentFirst = turnRequests(llm, text)[0]!;
+      const parentFirst = turnRequests(ctx.llm, text)[0]!;
       const system = systemTexts(parentFirst)[0]!;
       expect(system).toContain('Deployment rule: cite file paths.');
       expect(system).toContain('Call me Sam.');
@@ -205,7 +182,7 @@ describe('agent settings in turns (issue #13)', () => {
       );
 
       // The parent closes it: the child's turn stops and it is archived.
-      llm.script(
+      ctx.llm.script(
         toolStep(text, [{ id: 'close', name: 'close_agent', args: { chat_id: spawned.chat_id } }]),
         textStep(text, 'Closed it.'),
       );
@@ -226,7 +203,7 @@ describe('agent settings in turns (issue #13)', () => {
     } finally {
       childGate.open();
       await parentStream?.close();
-      await server.admin.query(UPDATE, {
+      await ctx.server.admin.query(UPDATE, {
         input: { exploreModelConfigId: null, systemPromptAddition: null },
       });
     }

@@ -1,16 +1,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import {
-  firstUserText,
-  type FakeLlm,
-  type ScriptedResponse,
-} from '../../../src/testing/fake-llm/index.js';
+import { firstUserText, type ScriptedResponse } from '../../../src/testing/fake-llm/index.js';
 import type { TestClient } from '../../support/client.js';
-import { configureFakeModel, isTurn, startScriptedLlm } from '../../support/llm.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
+import { useDaemonServer } from '../../support/daemon-server.js';
+import { isTurn } from '../../support/llm.js';
 import {
   offeredTools,
   resultOf,
@@ -51,22 +47,11 @@ const startingWith =
   });
 
 describe('attach_to_workspace (issue #10)', () => {
-  let server: TestServer;
-  let llm: FakeLlm;
-
-  beforeAll(async () => {
-    llm = await startScriptedLlm();
-    server = await startTestServer({ env: { CHAT_ACQUIRE_INTERVAL_MS: '100' } });
-    await configureFakeModel(server.admin, llm);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
-  });
+  const ctx = useDaemonServer();
 
   it('copies a file of the conversation into the workspace and refuses the attacks', async () => {
-    const member = await server.createMember();
-    const thief = await server.createMember();
+    const member = await ctx.server.createMember();
+    const thief = await ctx.server.createMember();
     const log = await upload(
       member.client,
       new TextEncoder().encode('attached log line\n'),
@@ -99,11 +84,11 @@ describe('attach_to_workspace (issue #10)', () => {
       toolStep(text, [{ id: 'over', ...attach(image, 'inputs/a.log', true) }]),
       textStep(text, 'Attached.'),
     ];
-    llm.script(...steps.map(startingWith(text)));
+    ctx.llm.script(...steps.map(startingWith(text)));
     const { stream } = await runFirstTurn(member.client, text, { fileIds: [log, image] });
     try {
       const created = resultOf(stream, 'create').result['workspace'] as { id: string };
-      const dir = path.join(server.env['WORKSPACES_DIR']!, created.id);
+      const dir = path.join(ctx.server.env['WORKSPACES_DIR']!, created.id);
       expect(resultOf(stream, 'log')).toMatchObject({
         isError: false,
         result: { path: 'inputs/a.log', bytes: 18, media_type: 'text/plain', name: 'a.log' },
@@ -143,15 +128,15 @@ describe('attach_to_workspace (issue #10)', () => {
   });
 
   it('is offered in DEFAULT mode, not in PLAN mode', async () => {
-    const member = await server.createMember();
+    const member = await ctx.server.createMember();
     const planText = 'Plan with attachments';
     const defaultText = 'Default with attachments';
-    llm.script(textStep(planText, 'planned'), textStep(defaultText, 'done'));
+    ctx.llm.script(textStep(planText, 'planned'), textStep(defaultText, 'done'));
     const plan = await runFirstTurn(member.client, planText, { mode: 'PLAN' });
     const normal = await runFirstTurn(member.client, defaultText);
     await plan.stream.close();
     await normal.stream.close();
-    expect(offeredTools(turnRequests(llm, planText)[0]!)).not.toContain('attach_to_workspace');
-    expect(offeredTools(turnRequests(llm, defaultText)[0]!)).toContain('attach_to_workspace');
+    expect(offeredTools(turnRequests(ctx.llm, planText)[0]!)).not.toContain('attach_to_workspace');
+    expect(offeredTools(turnRequests(ctx.llm, defaultText)[0]!)).toContain('attach_to_workspace');
   });
 });

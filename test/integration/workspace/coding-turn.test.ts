@@ -1,12 +1,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
 import type { TestClient } from '../../support/client.js';
-import { configureFakeModel, startScriptedLlm } from '../../support/llm.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
+import { useDaemonServer } from '../../support/daemon-server.js';
 import {
   offeredTools,
   resultOf,
@@ -32,26 +30,18 @@ const PLAN_WRITE_TOOLS = ['write_file', 'edit_files', 'execute'];
 const READ_TOOLS = ['read_file', 'process_output', 'list_templates', 'read_template'];
 
 describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () => {
-  let server: TestServer;
-  let llm: FakeLlm;
+  const ctx = useDaemonServer();
   let member: { id: string; client: TestClient };
   let workspaceId: string;
   let workspaceDir: string;
 
   beforeAll(async () => {
-    llm = await startScriptedLlm();
-    server = await startTestServer({ env: { CHAT_ACQUIRE_INTERVAL_MS: '100' } });
-    await configureFakeModel(server.admin, llm);
-    member = await server.createMember();
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
+    member = await ctx.server.createMember();
   });
 
   it('creates a workspace from a template, writes, runs ls and cat, edits, and answers', async () => {
     const text = 'Set up a node project and write a note';
-    llm.script(
+    ctx.llm.script(
       toolStep(text, [
         { id: 'create', name: 'create_workspace', args: { template: 'node-basic' } },
       ]),
@@ -91,7 +81,7 @@ describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () =>
       const workspace = created.result['workspace'] as { id: string; name: string };
       expect(workspace.name).toMatch(/^node-basic-[0-9a-f]{4}$/);
       workspaceId = workspace.id;
-      workspaceDir = path.join(server.env['WORKSPACES_DIR']!, workspaceId);
+      workspaceDir = path.join(ctx.server.env['WORKSPACES_DIR']!, workspaceId);
 
       expect(resultOf(stream, 'write')).toMatchObject({
         isError: false,
@@ -153,7 +143,7 @@ describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () =>
         template: 'node-basic',
         status: 'RUNNING',
       });
-      expect(llm.pending()).toBe(0);
+      expect(ctx.llm.pending()).toBe(0);
     } finally {
       await stream.close();
     }
@@ -161,7 +151,7 @@ describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () =>
 
   it('returns tool errors to the model and the turn goes on; AGENTS.md reaches the prompt', async () => {
     const text = 'Read some files that are not there';
-    llm.script(
+    ctx.llm.script(
       toolStep(text, [
         { id: 'missing', name: 'read_file', args: { path: 'missing.txt' } },
         { id: 'escape', name: 'read_file', args: { path: '../../etc/passwd' } },
@@ -209,7 +199,7 @@ describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () =>
       expect(await fs.readFile(path.join(workspaceDir, 'index.js'), 'utf8')).toBe(indexBefore);
 
       // The turn went on: the model saw the errors and answered (runFirstTurn saw WAITING).
-      const requests = turnRequests(llm, text);
+      const requests = turnRequests(ctx.llm, text);
       expect(requests).toHaveLength(2);
       const toolMessages = requests[1]!.messages.filter((m) => m.role === 'tool');
       expect(toolMessages).toHaveLength(5);
@@ -227,7 +217,7 @@ describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () =>
 
   it('tells the model to create a workspace when the chat has none', async () => {
     const text = 'Run something without a workspace';
-    llm.script(
+    ctx.llm.script(
       toolStep(text, [
         { id: 'read', name: 'read_file', args: { path: 'index.js' } },
         { id: 'run', name: 'execute', args: { command: 'ls' } },
@@ -243,7 +233,7 @@ describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () =>
         });
       }
       // No workspace, no instructions.
-      const [request] = turnRequests(llm, text);
+      const [request] = turnRequests(ctx.llm, text);
       expect(systemTexts(request!).some((t) => t.includes('AGENTS.md'))).toBe(false);
     } finally {
       await stream.close();
@@ -253,7 +243,7 @@ describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () =>
   it('offers every workspace tool in DEFAULT mode and no workspace-changing ones in PLAN mode', async () => {
     const defaultText = 'Which tools do I have?';
     const planText = 'Plan a change, do not make it';
-    llm.script(
+    ctx.llm.script(
       textStep(defaultText, 'Many.'),
       toolStep(planText, [
         { id: 'plan-write', name: 'write_file', args: { path: 'plan.txt', content: 'x' } },
@@ -263,14 +253,14 @@ describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () =>
     );
     const normal = await runFirstTurn(member.client, defaultText, { workspaceId });
     await normal.stream.close();
-    const [defaultRequest] = turnRequests(llm, defaultText);
+    const [defaultRequest] = turnRequests(ctx.llm, defaultText);
     expect(offeredTools(defaultRequest!)).toEqual(
       expect.arrayContaining([...READ_TOOLS, ...WRITE_TOOLS]),
     );
 
     const plan = await runFirstTurn(member.client, planText, { workspaceId, mode: 'PLAN' });
     try {
-      const [planRequest] = turnRequests(llm, planText);
+      const [planRequest] = turnRequests(ctx.llm, planText);
       const offered = offeredTools(planRequest!);
       // B20 as the seeds run it: exploration (execute) and the plan file writers stay offered.
       expect(offered).toEqual(expect.arrayContaining([...READ_TOOLS, ...PLAN_WRITE_TOOLS]));
@@ -294,14 +284,16 @@ describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () =>
 
   it('creates one workspace when the model calls create_workspace twice in one step', async () => {
     const text = 'Create a workspace, twice at once';
-    llm.script(
+    ctx.llm.script(
       toolStep(text, [
         { id: 'first', name: 'create_workspace', args: { template: 'python-basic' } },
         { id: 'second', name: 'create_workspace', args: { template: 'python-basic' } },
       ]),
       textStep(text, 'Created.'),
     );
-    const before = await server.app.deps.prisma.workspace.count({ where: { ownerId: member.id } });
+    const before = await ctx.server.app.deps.prisma.workspace.count({
+      where: { ownerId: member.id },
+    });
     const { chatId, stream } = await runFirstTurn(member.client, text);
     try {
       const results = [resultOf(stream, 'first'), resultOf(stream, 'second')];
@@ -312,10 +304,12 @@ describe('workspaces: a coding turn through the fake LLM (B17, B18, B20)', () =>
       });
       const ids = results.map((r) => (r.result['workspace'] as { id: string }).id);
       expect(ids[0]).toBe(ids[1]);
-      expect(await server.app.deps.prisma.workspace.count({ where: { ownerId: member.id } })).toBe(
-        before + 1,
-      );
-      const chat = await server.app.deps.prisma.chat.findUniqueOrThrow({ where: { id: chatId } });
+      expect(
+        await ctx.server.app.deps.prisma.workspace.count({ where: { ownerId: member.id } }),
+      ).toBe(before + 1);
+      const chat = await ctx.server.app.deps.prisma.chat.findUniqueOrThrow({
+        where: { id: chatId },
+      });
       expect(chat.workspaceId).toBe(ids[0]);
       expect(toolResults(stream)).toHaveLength(2);
     } finally {

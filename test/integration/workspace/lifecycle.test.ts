@@ -9,39 +9,18 @@ import { startWorkspaceAgent, type WorkspaceAgent } from '../../../src/workspace
 import { WorkspaceAgentError } from '../../../src/workspace/agent-client.js';
 import { registerRemoteWorkspace } from '../../../src/workspace/service.js';
 import { createBackendEnv, type BackendEnv } from '../../support/backend.js';
-import { TestClient, type EventStream } from '../../support/client.js';
+import { TestClient } from '../../support/client.js';
 import { configureFakeModel, startScriptedLlm } from '../../support/llm.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import {
-  CHAT_EVENTS,
   resultOf,
   runFirstTurn,
+  runNextTurn,
   systemTexts,
   textStep,
   toolStep,
   turnRequests,
-  type ChatEvent,
 } from './support.js';
-
-/** Sends `text` to a WAITING chat and waits until that turn ended; returns the chat's stream. */
-async function runNextTurn(
-  client: TestClient,
-  chatId: string,
-  text: string,
-): Promise<EventStream<ChatEvent>> {
-  const stream = client.subscribe<ChatEvent>(CHAT_EVENTS, { chatId });
-  await stream.next((e) => e.chatEvents.status === 'WAITING'); // the snapshot
-  await client.query(
-    'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }',
-    {
-      input: { chatId, text },
-    },
-  );
-  await stream.next((e) => e.chatEvents.status === 'RUNNING');
-  const end = await stream.next((e) => e.chatEvents.__typename === 'StatusEvent');
-  expect(end.chatEvents.status).toBe('WAITING');
-  return stream;
-}
 
 describe('workspaces: stop, start, restart and remote agents (B18)', () => {
   let llm: FakeLlm;

@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 import { expect } from 'vitest';
 
 import {
@@ -9,6 +11,7 @@ import {
 } from '../../../src/testing/fake-llm/index.js';
 import type { EventStream, TestClient } from '../../support/client.js';
 import { isTurn } from '../../support/llm.js';
+import type { TestServer } from '../../support/server.js';
 
 /**
  * Helpers for the workspace suites: scripted turns whose steps are matched to one chat by its
@@ -92,6 +95,44 @@ export async function runFirstTurn(
   const last = stream.events.filter((e) => e.chatEvents.__typename === 'StatusEvent').at(-1);
   expect(last?.chatEvents).toMatchObject({ status: 'WAITING' });
   return { chatId, stream };
+}
+
+/** Sends `text` to a WAITING chat and waits until that turn ended; returns the chat's stream. */
+export async function runNextTurn(
+  client: TestClient,
+  chatId: string,
+  text: string,
+): Promise<EventStream<ChatEvent>> {
+  const stream = client.subscribe<ChatEvent>(CHAT_EVENTS, { chatId });
+  await stream.next((e) => e.chatEvents.status === 'WAITING'); // the snapshot
+  await client.query(
+    'mutation ($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }',
+    { input: { chatId, text } },
+  );
+  await stream.next((e) => e.chatEvents.status === 'RUNNING');
+  const end = await stream.next((e) => e.chatEvents.__typename === 'StatusEvent');
+  expect(end.chatEvents.status).toBe('WAITING');
+  return stream;
+}
+
+/**
+ * A node-basic workspace made by a first turn of `client` (create_workspace, then a text answer),
+ * for suites whose tests all work in one workspace. Returns its id and directory.
+ */
+export async function workspaceFromFirstTurn(
+  server: TestServer,
+  llm: FakeLlm,
+  client: TestClient,
+  text: string,
+): Promise<{ workspaceId: string; workspaceDir: string }> {
+  llm.script(
+    toolStep(text, [{ id: 'ws', name: 'create_workspace', args: { template: 'node-basic' } }]),
+    textStep(text, 'Ready.'),
+  );
+  const first = await runFirstTurn(client, text);
+  const workspaceId = (resultOf(first.stream, 'ws').result['workspace'] as { id: string }).id;
+  await first.stream.close();
+  return { workspaceId, workspaceDir: path.join(server.env['WORKSPACES_DIR']!, workspaceId) };
 }
 
 /** Every tool result the stream has seen, in order. */

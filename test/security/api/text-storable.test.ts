@@ -1,10 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeLlm } from '../../../src/testing/fake-llm/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestClient } from '../../support/client.js';
-import { configureFakeModel, createGate, startScriptedLlm } from '../../support/llm.js';
-import { startTestServer, type TestServer } from '../../support/server.js';
+import { useDaemonServer } from '../../support/daemon-server.js';
+import { createGate } from '../../support/llm.js';
 import {
   CHAT_EVENTS,
   resultOf,
@@ -43,24 +42,16 @@ function toolArgs(stream: EventStream<ChatEvent>, toolCallId: string): unknown {
 }
 
 describe('security: text that Postgres can store (issue #8, row 9)', () => {
-  let server: TestServer;
-  let llm: FakeLlm;
+  const ctx = useDaemonServer();
   let member: TestClient;
 
   beforeAll(async () => {
-    llm = await startScriptedLlm();
-    server = await startTestServer({ env: { CHAT_ACQUIRE_INTERVAL_MS: '100' } });
-    await configureFakeModel(server.admin, llm);
-    member = (await server.createMember()).client;
-  });
-  afterAll(async () => {
-    await server?.close();
-    await llm?.close();
+    member = (await ctx.server.createMember()).client;
   });
 
   it('stores NUL and lone surrogates from tools and the model as U+FFFD and ends WAITING', async () => {
     const text = 'Handle binary output';
-    llm.script(
+    ctx.llm.script(
       toolStep(text, [{ id: 'ws', name: 'create_workspace', args: { template: 'node-basic' } }]),
       toolStep(text, [
         { id: 'printf', name: 'execute', args: { command: "printf 'a\\0b'" } },
@@ -89,7 +80,7 @@ describe('security: text that Postgres can store (issue #8, row 9)', () => {
       expect(write.isError).toBe(false);
       const workspace = resultOf(stream, 'ws').result['workspace'] as { id: string };
       const onDisk = await fs.readFile(
-        path.join(server.env['WORKSPACES_DIR']!, workspace.id, 'bin.dat'),
+        path.join(ctx.server.env['WORKSPACES_DIR']!, workspace.id, 'bin.dat'),
       );
       expect(onDisk.includes(0)).toBe(true);
       expect(toolArgs(stream, 'write')).toMatchObject({ content: `x${FFFD}y ${FFFD}` });
@@ -126,7 +117,7 @@ describe('security: text that Postgres can store (issue #8, row 9)', () => {
     const tell = toolStep(text, [
       { id: 'tell', name: 'message_agent', args: { chat_id: '', message: `more${NUL}` } },
     ]);
-    llm.script(
+    ctx.llm.script(
       toolStep(text, [
         {
           id: 'spawn',
