@@ -1,23 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeLlm, type FakeLlm } from '../../../src/testing/fake-llm/index.js';
+import { describe, expect, it } from 'vitest';
+import { useFakeLlm } from '../../support/fake-llm.js';
 
 /** The fake's /v1/messages on the wire: Anthropic's SSE event sequence and error shapes. */
 
-let llm: FakeLlm;
-
-beforeAll(async () => {
-  llm = await startFakeLlm();
-});
-afterEach(() => {
-  expect(llm.pending()).toBe(0);
-  llm.reset();
-});
-afterAll(async () => {
-  await llm.close();
-});
+const fake = useFakeLlm();
 
 function messages(stream = true) {
-  return fetch(`${llm.anthropicBaseUrl}/v1/messages`, {
+  return fetch(`${fake.llm.anthropicBaseUrl}/v1/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': 'k' },
     body: JSON.stringify({
@@ -42,7 +31,7 @@ async function events(response: Response) {
 
 describe('fake /v1/messages', () => {
   it('streams message_start, ping, thinking, text and tool blocks, message_delta, message_stop', async () => {
-    llm.script({
+    fake.llm.script({
       reasoning: ['hm'],
       reasoningSignature: 'sig',
       text: 'ok',
@@ -85,7 +74,7 @@ describe('fake /v1/messages', () => {
       },
     });
     // Recorded in both shapes, with the key the client used.
-    const [request] = llm.requests;
+    const [request] = fake.llm.requests;
     expect(request).toMatchObject({ api: 'anthropic', authorization: 'Bearer k' });
     expect(request?.body.messages).toEqual([
       { role: 'system', content: 'be brief' },
@@ -94,7 +83,7 @@ describe('fake /v1/messages', () => {
   });
 
   it('answers an error status with an Anthropic error body and its headers', async () => {
-    llm.script({ status: 529, errorMessage: 'Overloaded', headers: { 'retry-after': '3' } });
+    fake.llm.script({ status: 529, errorMessage: 'Overloaded', headers: { 'retry-after': '3' } });
     const response = await messages();
     expect(response.status).toBe(529);
     expect(response.headers.get('retry-after')).toBe('3');
@@ -105,7 +94,7 @@ describe('fake /v1/messages', () => {
   });
 
   it('sends an error event instead of finishing when a step says so', async () => {
-    llm.script({ text: 'par', streamError: { type: 'overloaded_error', message: 'busy' } });
+    fake.llm.script({ text: 'par', streamError: { type: 'overloaded_error', message: 'busy' } });
     const all = await events(await messages());
     expect(all.at(-1)).toEqual({
       type: 'error',
@@ -114,7 +103,7 @@ describe('fake /v1/messages', () => {
   });
 
   it('answers a non-streaming request with a whole Message', async () => {
-    llm.script({ text: 'A title', finishReason: 'length' });
+    fake.llm.script({ text: 'A title', finishReason: 'length' });
     const body = (await (await messages(false)).json()) as Record<string, unknown>;
     expect(body).toMatchObject({
       type: 'message',

@@ -1,34 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError, type LlmMessage, type StreamChunk } from '../../../src/llm/index.js';
-import { startFakeLlm, type FakeLlm } from '../../../src/testing/fake-llm/index.js';
-import { collect, collectUntilError, HELLO, modelFor, TEST_API_KEY } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { ProviderError, type LlmMessage } from '../../../src/llm/index.js';
+import { useFakeLlm } from '../../support/fake-llm.js';
+import { collect, collectUntilError, HELLO, modelFor, ofType, TEST_API_KEY } from './support.js';
 
 /** The native Anthropic provider against the fake's /v1/messages, same scripts as OpenAI's. */
 
-let llm: FakeLlm;
-
-beforeAll(async () => {
-  llm = await startFakeLlm();
-});
-afterEach(() => {
-  expect(llm.pending()).toBe(0);
-  llm.reset();
-});
-afterAll(async () => {
-  await llm.close();
-});
+const fake = useFakeLlm();
 
 function anthropic(options: Parameters<typeof modelFor>[1] = {}) {
   // The fake's OpenAI base URL ends in /v1: the provider drops it, as it does for a pasted URL.
-  return modelFor(llm, { kind: 'ANTHROPIC', baseUrl: llm.baseUrl, ...options });
-}
-
-function ofType<T extends StreamChunk['type']>(chunks: StreamChunk[], type: T) {
-  return chunks.filter((c): c is Extract<StreamChunk, { type: T }> => c.type === type);
+  return modelFor(fake.llm, { kind: 'ANTHROPIC', baseUrl: fake.llm.baseUrl, ...options });
 }
 
 function rawRequest(index = 0): Record<string, unknown> {
-  const request = llm.requests[index];
+  const request = fake.llm.requests[index];
   expect(request?.api).toBe('anthropic');
   return request!.raw;
 }
@@ -40,7 +25,7 @@ const WITH_SYSTEM: LlmMessage[] = [
 
 describe('ANTHROPIC stream', () => {
   it('streams text, then cache-aware usage and the finish', async () => {
-    llm.script({
+    fake.llm.script({
       text: ['Hel', 'lo'],
       usage: { promptTokens: 100, completionTokens: 2, cachedTokens: 60, cacheWriteTokens: 30 },
     });
@@ -63,7 +48,7 @@ describe('ANTHROPIC stream', () => {
       { type: 'finish', reason: 'stop' },
     ]);
     const raw = rawRequest();
-    expect(llm.requests[0]?.authorization).toBe(`Bearer ${TEST_API_KEY}`);
+    expect(fake.llm.requests[0]?.authorization).toBe(`Bearer ${TEST_API_KEY}`);
     expect(raw.max_tokens).toBe(8192);
     expect(raw.system).toEqual([
       { type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } },
@@ -77,7 +62,7 @@ describe('ANTHROPIC stream', () => {
   });
 
   it('streams parallel tool calls as argsDelta, then each call with parsed args', async () => {
-    llm.script({
+    fake.llm.script({
       toolCalls: [
         { id: 'toolu_a', name: 'read_file', args: { path: 'a.ts' } },
         { id: 'toolu_b', name: 'list_dir', args: { path: '.' }, argsChunks: 2 },
@@ -114,7 +99,7 @@ describe('ANTHROPIC stream', () => {
   });
 
   it('streams thinking as reasoning with its signature, and sends signed blocks back', async () => {
-    llm.script(
+    fake.llm.script(
       { reasoning: ['Let me ', 'think.'], reasoningSignature: 'sig-1', text: 'Done.' },
       { text: 'Again.' },
     );
@@ -159,7 +144,7 @@ describe('ANTHROPIC stream', () => {
   });
 
   it('sends tool results as one user turn, results first', async () => {
-    llm.script({ text: 'ok' });
+    fake.llm.script({ text: 'ok' });
     await collect(
       anthropic().stream({
         messages: [
@@ -193,7 +178,7 @@ describe('ANTHROPIC stream', () => {
       },
     ]);
     // The script's matchers see the same conversation in the chat-completions shape.
-    expect(llm.requests[0]?.body.messages.map((m) => m.role)).toEqual([
+    expect(fake.llm.requests[0]?.body.messages.map((m) => m.role)).toEqual([
       'user',
       'assistant',
       'tool',
@@ -206,13 +191,13 @@ describe('ANTHROPIC stream', () => {
     ['content_filter', 'content_filter'],
     ['pause_turn', 'pause'],
   ] as const)('maps the stop reason of a %s step to %s', async (scripted, mapped) => {
-    llm.script({ text: 'x', finishReason: scripted });
+    fake.llm.script({ text: 'x', finishReason: scripted });
     const chunks = await collect(anthropic().stream({ messages: HELLO }));
     expect(chunks.at(-1)).toEqual({ type: 'finish', reason: mapped });
   });
 
   it('fails a 529 as transient, with the retry-after it asked for', async () => {
-    llm.script({ status: 529, errorMessage: 'Overloaded', headers: { 'retry-after': '2' } });
+    fake.llm.script({ status: 529, errorMessage: 'Overloaded', headers: { 'retry-after': '2' } });
     const { error } = await collectUntilError(anthropic().stream({ messages: HELLO }));
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ status: 529, transient: true, retryAfterMs: 2000 });
@@ -220,13 +205,13 @@ describe('ANTHROPIC stream', () => {
   });
 
   it('fails a 400 as not transient', async () => {
-    llm.script({ status: 400, errorMessage: 'max_tokens: too large' });
+    fake.llm.script({ status: 400, errorMessage: 'max_tokens: too large' });
     const { error } = await collectUntilError(anthropic().stream({ messages: HELLO }));
     expect(error).toMatchObject({ status: 400, transient: false });
   });
 
   it('fails an error event inside the stream by its type', async () => {
-    llm.script(
+    fake.llm.script(
       { text: 'par', streamError: { type: 'overloaded_error', message: 'Overloaded' } },
       { text: 'x', streamError: { type: 'invalid_request_error', message: 'bad' } },
     );
@@ -238,7 +223,7 @@ describe('ANTHROPIC stream', () => {
   });
 
   it('fails a stream cut before message_stop as transient', async () => {
-    llm.script({ text: 'a b c', dropAfterChunks: 4 });
+    fake.llm.script({ text: 'a b c', dropAfterChunks: 4 });
     const { error } = await collectUntilError(anthropic().stream({ messages: HELLO }));
     expect(error).toMatchObject({ transient: true });
   });
@@ -246,7 +231,7 @@ describe('ANTHROPIC stream', () => {
 
 describe('ANTHROPIC complete', () => {
   it('returns the text and usage, without thinking', async () => {
-    llm.script({ text: 'A title', usage: { promptTokens: 5, completionTokens: 2 } });
+    fake.llm.script({ text: 'A title', usage: { promptTokens: 5, completionTokens: 2 } });
     const model = anthropic({ options: { thinkingBudgetTokens: 4000 } });
     const result = await model.complete({ messages: HELLO, maxOutputTokens: 20 });
     expect(result.text).toBe('A title');
@@ -258,12 +243,12 @@ describe('ANTHROPIC complete', () => {
 
 describe('OpenAI-compatible generation options', () => {
   it('sends reasoning_effort, temperature and the configured output cap', async () => {
-    llm.script({
+    fake.llm.script({
       reasoning: ['hmm'],
       text: 'ok',
       usage: { promptTokens: 9, completionTokens: 1, cacheWriteTokens: 4 },
     });
-    const model = modelFor(llm, {
+    const model = modelFor(fake.llm, {
       kind: 'OPENAI',
       options: { reasoningEffort: 'HIGH', temperature: 1, maxOutputTokens: 300 },
     });
@@ -273,7 +258,7 @@ describe('OpenAI-compatible generation options', () => {
       inputTokens: 5,
       cacheWriteTokens: 4,
     });
-    expect(llm.requests[0]?.body).toMatchObject({
+    expect(fake.llm.requests[0]?.body).toMatchObject({
       reasoning_effort: 'high',
       temperature: 1,
       max_completion_tokens: 300,

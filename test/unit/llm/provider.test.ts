@@ -1,43 +1,28 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   isAbortError,
   ProviderError,
   type LlmMessage,
   type StreamChunk,
 } from '../../../src/llm/index.js';
-import {
-  NO_SCRIPT_MESSAGE,
-  startFakeLlm,
-  type FakeLlm,
-} from '../../../src/testing/fake-llm/index.js';
-import { collect, collectUntilError, HELLO, modelFor, TEST_API_KEY } from './support.js';
+import { NO_SCRIPT_MESSAGE, startFakeLlm } from '../../../src/testing/fake-llm/index.js';
+import { useFakeLlm } from '../../support/fake-llm.js';
+import { collect, collectUntilError, HELLO, modelFor, ofType, TEST_API_KEY } from './support.js';
 
 /** Short enough for a quick test, long enough that a loaded machine still sends headers in time. */
 const SILENCE_TIMEOUT_MS = 1_000;
 
-let llm: FakeLlm;
-
-beforeAll(async () => {
-  llm = await startFakeLlm();
-});
-afterEach(() => {
-  // A test that leaves steps behind scripted calls the code never made.
-  expect(llm.pending()).toBe(0);
-  llm.reset();
-});
-afterAll(async () => {
-  await llm.close();
-});
-
-function ofType<T extends StreamChunk['type']>(chunks: StreamChunk[], type: T) {
-  return chunks.filter((c): c is Extract<StreamChunk, { type: T }> => c.type === type);
-}
+// A test that leaves steps behind scripted calls the code never made (checked after each test).
+const fake = useFakeLlm();
 
 describe('stream', () => {
   it('yields one text delta per provider chunk, then usage and finish last', async () => {
-    llm.script({ text: ['Hel', 'lo', ' world'], usage: { promptTokens: 12, completionTokens: 3 } });
+    fake.llm.script({
+      text: ['Hel', 'lo', ' world'],
+      usage: { promptTokens: 12, completionTokens: 3 },
+    });
 
-    const chunks = await collect(modelFor(llm).stream({ messages: HELLO }));
+    const chunks = await collect(modelFor(fake.llm).stream({ messages: HELLO }));
 
     expect(chunks).toEqual([
       { type: 'text-delta', text: 'Hel' },
@@ -58,9 +43,9 @@ describe('stream', () => {
   });
 
   it('streams reasoning_content as reasoning deltas before the text', async () => {
-    llm.script({ reasoning: ['Let me ', 'think.'], text: ['Done.'] });
+    fake.llm.script({ reasoning: ['Let me ', 'think.'], text: ['Done.'] });
 
-    const chunks = await collect(modelFor(llm).stream({ messages: HELLO }));
+    const chunks = await collect(modelFor(fake.llm).stream({ messages: HELLO }));
 
     expect(chunks.slice(0, 3)).toEqual([
       { type: 'reasoning-delta', text: 'Let me ' },
@@ -70,14 +55,14 @@ describe('stream', () => {
   });
 
   it('assembles two parallel tool calls from their argument deltas', async () => {
-    llm.script({
+    fake.llm.script({
       toolCalls: [
         { id: 'call_a', name: 'read_file', args: { path: 'src/a.ts' }, argsChunks: 3 },
         { id: 'call_b', name: 'execute', args: { command: 'ls -la', timeout: 5 }, argsChunks: 2 },
       ],
     });
 
-    const chunks = await collect(modelFor(llm).stream({ messages: HELLO }));
+    const chunks = await collect(modelFor(fake.llm).stream({ messages: HELLO }));
 
     const deltas = ofType(chunks, 'tool-call-delta');
     expect(deltas.filter((d) => d.index === 0)).toHaveLength(3);
@@ -110,9 +95,11 @@ describe('stream', () => {
   });
 
   it('reports invalid tool arguments with parseError instead of args', async () => {
-    llm.script({ toolCalls: [{ id: 'call_x', name: 'write_file', args: '{"path": "a.ts", ' }] });
+    fake.llm.script({
+      toolCalls: [{ id: 'call_x', name: 'write_file', args: '{"path": "a.ts", ' }],
+    });
 
-    const chunks = await collect(modelFor(llm).stream({ messages: HELLO }));
+    const chunks = await collect(modelFor(fake.llm).stream({ messages: HELLO }));
 
     const [call] = ofType(chunks, 'tool-call');
     expect(call?.argsJson).toBe('{"path": "a.ts", ');
@@ -121,12 +108,12 @@ describe('stream', () => {
   });
 
   it('maps usage so cached prompt tokens are billed once and reasoning is kept apart', async () => {
-    llm.script({
+    fake.llm.script({
       text: 'ok',
       usage: { promptTokens: 1000, completionTokens: 300, reasoningTokens: 120, cachedTokens: 800 },
     });
 
-    const chunks = await collect(modelFor(llm).stream({ messages: HELLO }));
+    const chunks = await collect(modelFor(fake.llm).stream({ messages: HELLO }));
 
     expect(ofType(chunks, 'usage')).toEqual([
       {
@@ -143,9 +130,9 @@ describe('stream', () => {
   });
 
   it('maps the finish reason length', async () => {
-    llm.script({ text: 'truncat', finishReason: 'length' });
+    fake.llm.script({ text: 'truncat', finishReason: 'length' });
 
-    const chunks = await collect(modelFor(llm).stream({ messages: HELLO }));
+    const chunks = await collect(modelFor(fake.llm).stream({ messages: HELLO }));
 
     expect(chunks.at(-1)).toEqual({ type: 'finish', reason: 'length' });
   });
@@ -169,11 +156,11 @@ describe('stream', () => {
         parameters: { type: 'object', properties: { command: { type: 'string' } } },
       },
     ];
-    llm.script({ text: 'ok' });
+    fake.llm.script({ text: 'ok' });
 
-    await collect(modelFor(llm).stream({ messages, tools, maxOutputTokens: 256 }));
+    await collect(modelFor(fake.llm).stream({ messages, tools, maxOutputTokens: 256 }));
 
-    const [request] = llm.requests;
+    const [request] = fake.llm.requests;
     expect(request?.authorization).toBe(`Bearer ${TEST_API_KEY}`);
     expect(request?.body).toMatchObject({
       model: 'fake-model',
@@ -203,25 +190,25 @@ describe('stream', () => {
   });
 
   it('asks OpenAI itself for max_completion_tokens', async () => {
-    llm.script({ text: 'ok' });
+    fake.llm.script({ text: 'ok' });
 
     await collect(
-      modelFor(llm, { kind: 'OPENAI' }).stream({ messages: HELLO, maxOutputTokens: 64 }),
+      modelFor(fake.llm, { kind: 'OPENAI' }).stream({ messages: HELLO, maxOutputTokens: 64 }),
     );
 
-    expect(llm.requests[0]?.body).toMatchObject({ max_completion_tokens: 64 });
-    expect(llm.requests[0]?.body).not.toHaveProperty('max_tokens');
+    expect(fake.llm.requests[0]?.body).toMatchObject({ max_completion_tokens: 64 });
+    expect(fake.llm.requests[0]?.body).not.toHaveProperty('max_tokens');
   });
 });
 
 describe('complete', () => {
   it('returns the whole text and usage from a non-streaming call', async () => {
-    llm.script({
+    fake.llm.script({
       text: 'A short title',
       usage: { promptTokens: 40, completionTokens: 4, cachedTokens: 10 },
     });
 
-    const result = await modelFor(llm).complete({ messages: HELLO, maxOutputTokens: 20 });
+    const result = await modelFor(fake.llm).complete({ messages: HELLO, maxOutputTokens: 20 });
 
     expect(result).toEqual({
       text: 'A short title',
@@ -233,13 +220,13 @@ describe('complete', () => {
         cacheWriteTokens: 0,
       },
     });
-    expect(llm.requests[0]?.body).toMatchObject({ stream: false, max_tokens: 20 });
+    expect(fake.llm.requests[0]?.body).toMatchObject({ stream: false, max_tokens: 20 });
   });
 
   it('turns an HTTP error into a ProviderError', async () => {
-    llm.script({ status: 503, errorMessage: 'overloaded' });
+    fake.llm.script({ status: 503, errorMessage: 'overloaded' });
 
-    const error = await modelFor(llm)
+    const error = await modelFor(fake.llm)
       .complete({ messages: HELLO })
       .catch((e: unknown) => e);
 
@@ -250,12 +237,12 @@ describe('complete', () => {
 
 describe('provider errors', () => {
   async function streamError(): Promise<unknown> {
-    const { error } = await collectUntilError(modelFor(llm).stream({ messages: HELLO }));
+    const { error } = await collectUntilError(modelFor(fake.llm).stream({ messages: HELLO }));
     return error;
   }
 
   it('429 is transient and carries Retry-After', async () => {
-    llm.script({
+    fake.llm.script({
       status: 429,
       errorMessage: 'Rate limit reached',
       headers: { 'retry-after': '2' },
@@ -269,13 +256,13 @@ describe('provider errors', () => {
   });
 
   it('500 is transient', async () => {
-    llm.script({ status: 500, errorMessage: 'boom' });
+    fake.llm.script({ status: 500, errorMessage: 'boom' });
 
     expect(await streamError()).toMatchObject({ status: 500, transient: true });
   });
 
   it('400 is not transient', async () => {
-    llm.script({ status: 400, errorMessage: 'bad messages' });
+    fake.llm.script({ status: 400, errorMessage: 'bad messages' });
 
     const error = await streamError();
 
@@ -284,7 +271,7 @@ describe('provider errors', () => {
   });
 
   it('401 is not transient and its message never shows the API key', async () => {
-    llm.script({ status: 401, errorMessage: `Incorrect API key provided: ${TEST_API_KEY}` });
+    fake.llm.script({ status: 401, errorMessage: `Incorrect API key provided: ${TEST_API_KEY}` });
 
     const error = await streamError();
 
@@ -294,9 +281,11 @@ describe('provider errors', () => {
   });
 
   it('a connection reset mid-stream is transient, after the chunks that did arrive', async () => {
-    llm.script({ text: ['one', 'two', 'three'], dropAfterChunks: 2 });
+    fake.llm.script({ text: ['one', 'two', 'three'], dropAfterChunks: 2 });
 
-    const { items, error } = await collectUntilError(modelFor(llm).stream({ messages: HELLO }));
+    const { items, error } = await collectUntilError(
+      modelFor(fake.llm).stream({ messages: HELLO }),
+    );
 
     expect(items).toEqual([{ type: 'text-delta', text: 'one' }]);
     expect(error).toBeInstanceOf(ProviderError);
@@ -318,14 +307,14 @@ describe('provider errors', () => {
 
     expect(error).toMatchObject({ status: 500 });
     expect((error as ProviderError).message).toContain(NO_SCRIPT_MESSAGE);
-    expect(llm.requests.map((r) => r.source)).toEqual(['fallback']);
+    expect(fake.llm.requests.map((r) => r.source)).toEqual(['fallback']);
   });
 
   it('a provider that goes silent mid-stream times out as a transient error', async () => {
-    llm.script({ text: ['partial'], hang: true });
+    fake.llm.script({ text: ['partial'], hang: true });
 
     const { items, error } = await collectUntilError(
-      modelFor(llm, {}, { timeoutMs: SILENCE_TIMEOUT_MS }).stream({ messages: HELLO }),
+      modelFor(fake.llm, {}, { timeoutMs: SILENCE_TIMEOUT_MS }).stream({ messages: HELLO }),
     );
 
     expect(items).toEqual([{ type: 'text-delta', text: 'partial' }]);
@@ -337,12 +326,12 @@ describe('provider errors', () => {
 
 describe('abort', () => {
   it('aborting a hanging stream rejects with an abort error, keeping what arrived', async () => {
-    llm.script({ text: ['partial'], hang: true });
+    fake.llm.script({ text: ['partial'], hang: true });
     const controller = new AbortController();
     const seen: StreamChunk[] = [];
 
     const run = (async () => {
-      for await (const chunk of modelFor(llm).stream({
+      for await (const chunk of modelFor(fake.llm).stream({
         messages: HELLO,
         signal: controller.signal,
       })) {
@@ -358,12 +347,12 @@ describe('abort', () => {
   });
 
   it('aborting before the headers rejects with the signal reason as-is', async () => {
-    llm.script({ delayMs: 60_000, text: 'never' });
+    fake.llm.script({ delayMs: 60_000, text: 'never' });
     const controller = new AbortController();
     const reason = new Error('interrupted by user');
 
-    const run = modelFor(llm).complete({ messages: HELLO, signal: controller.signal });
-    await llm.waitForRequests(1);
+    const run = modelFor(fake.llm).complete({ messages: HELLO, signal: controller.signal });
+    await fake.llm.waitForRequests(1);
     controller.abort(reason);
 
     await expect(run).rejects.toBe(reason);
@@ -374,17 +363,17 @@ describe('abort', () => {
     controller.abort();
 
     const { error } = await collectUntilError(
-      modelFor(llm).stream({ messages: HELLO, signal: controller.signal }),
+      modelFor(fake.llm).stream({ messages: HELLO, signal: controller.signal }),
     );
 
     expect(isAbortError(error)).toBe(true);
-    expect(llm.requests).toHaveLength(0);
+    expect(fake.llm.requests).toHaveLength(0);
   });
 });
 
 describe('unsupported configurations', () => {
   it('OPENAI_COMPATIBLE without a base URL fails instead of calling api.openai.com', async () => {
-    const model = modelFor(llm, { baseUrl: null });
+    const model = modelFor(fake.llm, { baseUrl: null });
 
     const error = await model.complete({ messages: HELLO }).catch((e: unknown) => e);
 
@@ -401,11 +390,11 @@ describe('options', () => {
       seen.push(input instanceof Request ? input.url : String(input));
       return fetch(input, init);
     };
-    llm.script({ text: 'ok' });
+    fake.llm.script({ text: 'ok' });
 
-    await modelFor(llm, {}, { fetch: tracingFetch }).complete({ messages: HELLO });
+    await modelFor(fake.llm, {}, { fetch: tracingFetch }).complete({ messages: HELLO });
 
-    expect(seen).toEqual([`${llm.baseUrl}/chat/completions`]);
+    expect(seen).toEqual([`${fake.llm.baseUrl}/chat/completions`]);
   });
 
   it('a stream that ends cleanly without a finish reason is a transient error', async () => {
@@ -416,10 +405,10 @@ describe('options', () => {
       const events = (await response.text()).split('\n\n').slice(0, KEPT_EVENTS);
       return new Response(`${events.join('\n\n')}\n\n`, { headers: response.headers });
     };
-    llm.script({ text: ['one', 'two'] });
+    fake.llm.script({ text: ['one', 'two'] });
 
     const { items, error } = await collectUntilError(
-      modelFor(llm, {}, { fetch: truncatingFetch }).stream({ messages: HELLO }),
+      modelFor(fake.llm, {}, { fetch: truncatingFetch }).stream({ messages: HELLO }),
     );
 
     expect(items).toEqual([{ type: 'text-delta', text: 'one' }]);

@@ -5,6 +5,7 @@ import type {
   LanguageModelOptions,
   LlmMessage,
   ProviderSettings,
+  StreamChunk,
 } from '../../../src/llm/index.js';
 
 export const TEST_API_KEY = 'sk-test-0123456789abcdef';
@@ -26,6 +27,11 @@ export function modelFor(
     },
     options,
   );
+}
+
+/** The chunks of one type, typed as that type. */
+export function ofType<T extends StreamChunk['type']>(chunks: StreamChunk[], type: T) {
+  return chunks.filter((c): c is Extract<StreamChunk, { type: T }> => c.type === type);
 }
 
 export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
