@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { SecretBox } from './crypto/secret-box.js';
 import type { PrismaClient } from './db/client.js';
+import type { Sql } from './db/sql.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { PubSub } from './pubsub/index.js';
@@ -9,6 +10,8 @@ import type { SessionControl } from './server/sessions.js';
 /** What every domain service is built from. Resolvers and the daemon share these instances. */
 export interface Deps {
   prisma: PrismaClient;
+  /** The same database without Prisma's interpreter: the daemon's per-turn statements (issue #9). */
+  sql: Sql;
   pubsub: PubSub;
   secretBox: SecretBox;
   config: Config;

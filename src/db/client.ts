@@ -5,6 +5,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { migrate, type SqlExecutor } from './migrator.js';
+import { pgliteSql, pgSql, type Sql } from './sql.js';
 
 export type { PrismaClient } from '../generated/prisma/client.js';
 
@@ -14,6 +15,8 @@ export type DatabaseKind = 'postgres' | 'pglite';
 export interface Database {
   readonly kind: DatabaseKind;
   readonly prisma: PrismaClient;
+  /** The daemon's hot-path SQL, on the same pool or PGlite instance as `prisma` (src/db/sql.ts). */
+  readonly sql: Sql;
   /** Throws when the database cannot answer (readiness probe). */
   ping(): Promise<void>;
   /**
@@ -71,6 +74,7 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
   return {
     kind: 'postgres',
     prisma,
+    sql: pgSql(pool),
     ping: async () => {
       await prisma.$queryRawUnsafe('SELECT 1');
     },
@@ -95,6 +99,8 @@ async function openPglite(dataDir: string): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
+    // After countPgliteQueries: its statements are counted like Prisma's.
+    sql: pgliteSql(pglite),
     ping: async () => {
       await pglite.query('SELECT 1');
     },

@@ -108,6 +108,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     await sessions.start();
     const deps: Deps = (resources.deps = {
       prisma: database.prisma,
+      sql: database.sql,
       pubsub,
       secretBox: createSecretBox(secretKey),
       config,
