@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createGate, isTurn } from '../support/llm.js';
 import {
   CHAT_EVENTS,
+  expectFinishedAfterOneTakeover,
   isPart,
   isStatus,
   REPLICA_INTERVALS,
@@ -74,15 +75,7 @@ describe('replicas: kill -9 mid-turn (B9)', () => {
       expect(rows.map((row) => row.role)).toEqual(['USER', 'ASSISTANT']);
       expect(textOf(rows[1]!.parts)).toBe(retryChunks.join(''));
       expect(rows.map((row) => row.id)).not.toContain(lostMessageId);
-      const streamed = stream.events
-        .map((event) => event.chatEvents.message)
-        .filter((message) => message !== undefined);
-      expect(streamed.map((message) => message.id)).toEqual(rows.map((row) => row.id));
-      expect(await ctx.cluster.chat(chatId)).toEqual({
-        status: 'WAITING',
-        workerId: null,
-        leaseEpoch: leaseEpoch + 1,
-      });
+      await expectFinishedAfterOneTakeover(ctx.cluster, chatId, stream, rows, leaseEpoch);
       // The survivor's model call started from the persisted history only.
       const retry = ctx.cluster.llm.requests.filter((request) => request.stream)[1]!.body;
       expect(retry.messages.filter((message) => message.role !== 'system')).toEqual([

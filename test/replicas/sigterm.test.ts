@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createGate, isTurn } from '../support/llm.js';
 import {
   CHAT_EVENTS,
+  expectFinishedAfterOneTakeover,
   isPart,
   isStatus,
   useReplicaCluster,
@@ -84,15 +85,7 @@ describe('replicas: SIGTERM mid-turn (B3)', () => {
       expect(rows[1]!.id).toBe(partialId);
       expect(textOf(rows[1]!.parts)).toBe(partial.join(''));
       expect(textOf(rows[2]!.parts)).toBe(resumed.join(''));
-      const streamed = stream.events
-        .map((event) => event.chatEvents.message)
-        .filter((message) => message !== undefined);
-      expect(streamed.map((message) => message.id)).toEqual(rows.map((row) => row.id));
-      expect(await ctx.cluster.chat(chatId)).toEqual({
-        status: 'WAITING',
-        workerId: null,
-        leaseEpoch: leaseEpoch + 1,
-      });
+      await expectFinishedAfterOneTakeover(ctx.cluster, chatId, stream, rows, leaseEpoch);
       const turns = ctx.cluster.llm.requests.filter((request) => request.stream);
       expect(turns).toHaveLength(2);
       expect(turns[1]!.body.messages.at(-1)).toMatchObject({

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import pg from 'pg';
 import type { FakeLlm } from '../../src/testing/fake-llm/index.js';
 import { createBackendEnv, type BackendEnv } from './backend.js';
-import { TestClient } from './client.js';
+import { TestClient, type EventStream } from './client.js';
 import { configureFakeModel, startScriptedLlm } from './llm.js';
 
 /**
@@ -408,3 +408,25 @@ export const textOf = (parts: { type: string; text?: string | null }[]) =>
     .filter((part) => part.type === 'TEXT')
     .map((part) => part.text ?? '')
     .join('');
+
+/**
+ * The end of a recovered turn: every persisted message (`rows`, in order) reached `stream` once,
+ * and the chat is WAITING and released, exactly one lease epoch after `leaseEpoch` (one takeover).
+ */
+export async function expectFinishedAfterOneTakeover(
+  cluster: ReplicaCluster,
+  chatId: string,
+  stream: EventStream<ChatEventData>,
+  rows: MessageRow[],
+  leaseEpoch: number,
+) {
+  const streamed = stream.events
+    .map((event) => event.chatEvents.message)
+    .filter((message) => message !== undefined);
+  expect(streamed.map((message) => message.id)).toEqual(rows.map((row) => row.id));
+  expect(await cluster.chat(chatId)).toEqual({
+    status: 'WAITING',
+    workerId: null,
+    leaseEpoch: leaseEpoch + 1,
+  });
+}
