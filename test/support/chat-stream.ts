@@ -45,6 +45,7 @@ export async function loadHistory(client: TestClient, chatId: string) {
   return {
     chat,
     messages: chat.messages.edges.map((edge) => edge.node),
+    roles: chat.messages.edges.map((edge) => edge.node.role),
     transcript: chat.messages.edges.map(
       (edge) =>
         `${edge.node.role}:${messageText(edge.node as { parts: { type: string; text?: string }[] })}`,

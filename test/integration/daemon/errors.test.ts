@@ -78,8 +78,7 @@ describe('daemon: retries, errors and the step cap (B10)', () => {
     try {
       open();
       await stream.waitFor(isStatus('WAITING'));
-      const { messages } = await loadHistory(member.client, chatId);
-      expect(messages.map((m) => m.role)).toEqual([
+      expect((await loadHistory(member.client, chatId)).roles).toEqual([
         'USER',
         'ASSISTANT',
         'TOOL',

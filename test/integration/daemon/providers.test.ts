@@ -153,8 +153,7 @@ describe('daemon: provider scenarios on both provider kinds (issue #10)', () => 
       );
       try {
         await stream.waitFor(isStatus('WAITING'));
-        const { messages } = await loadHistory(member.client, chatId);
-        expect(messages.map((m) => m.role)).toEqual([
+        expect((await loadHistory(member.client, chatId)).roles).toEqual([
           'USER',
           'ASSISTANT',
           'TOOL',

@@ -209,13 +209,7 @@ describe('MCP tools in chats (issue #12)', () => {
         }
       }
       const history = await loadHistory(member, chatId);
-      expect(history.messages.map((m) => m.role)).toEqual([
-        'USER',
-        'ASSISTANT',
-        'TOOL',
-        'TOOL',
-        'ASSISTANT',
-      ]);
+      expect(history.roles).toEqual(['USER', 'ASSISTANT', 'TOOL', 'TOOL', 'ASSISTANT']);
     } finally {
       await stream.close();
     }
