@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PrismaClient } from '../db/client.js';
 import { isUuid } from '../db/ids.js';
+import type { Sql } from '../db/sql.js';
 import type { Deps } from '../deps.js';
 import type { ModelConfig } from '../generated/prisma/client.js';
 import { createLanguageModel, type LanguageModel } from '../llm/index.js';
@@ -40,10 +41,10 @@ export interface ChatModel {
  * config deleted under a chat must not strand it). Null when neither is usable.
  */
 export async function resolveChatModel(
-  deps: Pick<Deps, 'prisma' | 'secretBox' | 'config'>,
+  deps: Pick<Deps, 'sql' | 'secretBox' | 'config'>,
   modelConfigId: string | null,
 ): Promise<ChatModel | null> {
-  const row = await usableConfigOrDefault(deps.prisma, modelConfigId);
+  const row = await usableConfigOrDefault(deps.sql, modelConfigId);
   if (!row) return null;
   const settings = toResolvedSettings(deps.secretBox, row);
   const model = cachedLanguageModel(settings, {
@@ -59,17 +60,17 @@ export async function resolveChatModel(
  * ORM's include and the fallback took two to four.
  */
 async function usableConfigOrDefault(
-  prisma: PrismaClient,
+  sql: Sql,
   modelConfigId: string | null,
 ): Promise<ModelSettingsRow | null> {
   const wanted = modelConfigId && isUuid(modelConfigId) ? modelConfigId : null;
-  const rows = await prisma.$queryRaw<
-    (Omit<ModelSettingsRow, 'provider'> & {
+  const rows = await sql.query<
+    Omit<ModelSettingsRow, 'provider'> & {
       providerId: string;
       kind: ModelSettingsRow['provider']['kind'];
       baseUrl: string | null;
       apiKeyEncrypted: string | null;
-    })[]
+    }
   >`SELECT mc.id::text, mc.model, mc.input_price_micros AS "inputPriceMicros",
       mc.output_price_micros AS "outputPriceMicros",
       mc.cache_read_price_micros AS "cacheReadPriceMicros",

@@ -50,7 +50,7 @@ export async function generateTitle(
 }
 
 export function createTitleService(deps: Deps) {
-  const { prisma, logger } = deps;
+  const { prisma, sql, logger } = deps;
   const events = createChatEvents(deps);
 
   async function visibleTurns(chatId: string) {
@@ -95,7 +95,7 @@ export function createTitleService(deps: Deps) {
         if (!firstUserText || currentTitle !== initialTitle(firstUserText)) return;
         const title = await generateTitle(model, firstUserText.slice(0, TURN_TEXT_LIMIT), signal);
         if (!title || title === currentTitle || signal?.aborted) return;
-        const rows = await prisma.$queryRaw<{ ownerId: string }[]>`
+        const rows = await sql.query<{ ownerId: string }>`
           UPDATE chats SET title = ${title}, updated_at = now()
           WHERE id = ${chatId}::uuid AND title = ${currentTitle}
           RETURNING owner_id::text AS "ownerId"`;

@@ -60,8 +60,8 @@ export function createCompactor(deps: Deps): CompactionHook {
       deps.logger.warn('compaction produced an empty summary; continuing uncompacted', { chatId });
       return null;
     }
-    const id = await reserveMessageId(deps.prisma);
-    const [row] = await insertMessagesUnderLease(deps.prisma, lease, [
+    const id = await reserveMessageId(deps.sql);
+    const [row] = await insertMessagesUnderLease(deps.sql, lease, [
       turnMessage({
         id,
         role: 'SYSTEM',

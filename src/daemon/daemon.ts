@@ -62,7 +62,7 @@ export interface Daemon {
 }
 
 export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daemon {
-  const { prisma, pubsub, logger: baseLogger } = env.deps;
+  const { sql, pubsub, logger: baseLogger } = env.deps;
   const workerId =
     options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const logger = baseLogger.child({ workerId });
@@ -96,7 +96,7 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
 
   /** A control signal or heartbeat result: the database says whether and why to stop. */
   async function checkTurn(turn: RunningTurn) {
-    const state = await readLease(prisma, turn.acquired);
+    const state = await readLease(sql, turn.acquired);
     if (!state?.owned) stopTurn(turn, 'lost');
     else if (state.interruptRequest) stopTurn(turn, 'interrupt');
   }
@@ -111,7 +111,7 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
     if (performance.now() - turn.confirmedAt < safeLeaseAgeMs) return;
     turn.confirming ??= (async () => {
       const askedAt = performance.now();
-      const alive = await heartbeatChats(prisma, workerId, [turn.acquired]);
+      const alive = await heartbeatChats(sql, workerId, [turn.acquired]);
       if (!alive.has(turn.acquired.chatId)) {
         stopTurn(turn, 'lost');
         return false;
@@ -174,12 +174,12 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
         const askedAt = performance.now();
         // Cleared before the statement: a wake-up during it sets it again and is not lost.
         maybePending = false;
-        const acquired = await acquireChats(prisma, workerId, capacity);
+        const acquired = await acquireChats(sql, workerId, capacity);
         env.deps.metrics?.acquireDuration.observe((performance.now() - askedAt) / 1000);
         if (stopping) {
           // Acquired while stop() began: hand them straight back (the phantom-acquire bug). Only
           // these: the turns already running persist what they produced and hand back their own.
-          await releaseChats(prisma, workerId, acquired);
+          await releaseChats(sql, workerId, acquired);
           return;
         }
         // Started together: each waits for its control subscription (a broker round trip).
@@ -199,7 +199,7 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
     const askedAt = performance.now();
     try {
       const alive = await heartbeatChats(
-        prisma,
+        sql,
         workerId,
         owned.map((turn) => turn.acquired),
       );
@@ -219,7 +219,7 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
 
   async function recoverStale() {
     try {
-      const recovered = await recoverStaleChats(prisma, options.staleAfterMs);
+      const recovered = await recoverStaleChats(sql, options.staleAfterMs);
       for (const chat of recovered) {
         logger.warn('recovered a stale chat', { chatId: chat.id, status: chat.status });
         await events.status({
@@ -261,7 +261,7 @@ export function createDaemon(env: TurnEnvironment, options: DaemonOptions): Daem
     ]);
     clearTimeout(graceTimer);
     // Anything a turn could not hand back in time goes back to PENDING now.
-    const released = await releaseWorkerChats(prisma, workerId).catch(() => []);
+    const released = await releaseWorkerChats(sql, workerId).catch(() => []);
     for (const chat of released) {
       await events.status({
         id: chat.id,

@@ -4,6 +4,7 @@ import { partsText, readParts } from '../chats/parts.js';
 import { turnMessage } from '../chats/turn-message.js';
 import { insertQueuedMessageAndSetPending, popQueuedMessage } from '../chats/transitions.js';
 import {
+  CHAT_MESSAGE_COLUMNS,
   insertMessagesUnderLease,
   LeaseLostError,
   reserveMessageIds,
@@ -129,7 +130,7 @@ export async function runChatTurn(
       const [resolvedModel, history, settings, instructions, mcpTools] = await Promise.all([
         resolveChatModel(deps, chat.modelConfigId),
         loadHistory(env, chat.id),
-        turnSettingsFor(deps.prisma, chat.ownerId),
+        turnSettingsFor(deps.sql, chat.ownerId),
         env.instructionsFor?.(chat) ?? Promise.resolve([]),
         env.mcpToolsFor?.({ rootChatId: chat.rootId ?? chat.id, mode: chat.mode }, handle.signal) ??
           Promise.resolve([]),
@@ -199,10 +200,10 @@ function turnLogger(logger: Logger, lease: Lease): Logger {
 }
 
 function loadHistory(env: TurnEnvironment, chatId: string) {
-  return env.deps.prisma.chatMessage.findMany({
-    where: { chatId, deleted: false },
-    orderBy: { id: 'asc' },
-  });
+  return env.deps.sql.query<ChatMessage>`
+    SELECT ${CHAT_MESSAGE_COLUMNS} FROM chat_messages
+    WHERE chat_id = ${chatId}::uuid AND NOT deleted
+    ORDER BY id`;
 }
 
 /** The first user message's text when the history holds exactly one (B22: titled once). */
@@ -222,7 +223,7 @@ async function runLoop(
   start: { messages: LlmMessage[]; firstMessageId: bigint | null; extraTools: Tool[] },
 ): Promise<LoopOutcome> {
   const tools = env.tools.withTools(start.extraTools);
-  const { prisma, pubsub } = env.deps;
+  const { sql, pubsub } = env.deps;
   const logger = turnLogger(env.deps.logger, lease);
   const toolContext: Omit<ToolContext, 'signal'> = {
     chatId: chat.id,
@@ -251,7 +252,7 @@ async function runLoop(
         ids.push(preReserved);
         preReserved = null;
       }
-      ids.push(...(await reserveMessageIds(prisma, count - ids.length)));
+      ids.push(...(await reserveMessageIds(sql, count - ids.length)));
       return ids.map(String);
     },
     async publishPart({ messageId, role, part, seq }) {
@@ -273,7 +274,7 @@ async function runLoop(
     },
     async persistStep(step) {
       const costMicros = computeCostMicros(step.usage, settings.prices);
-      const rows = await insertMessagesUnderLease(prisma, lease, [
+      const rows = await insertMessagesUnderLease(sql, lease, [
         turnMessage({
           id: BigInt(step.messageId),
           role: 'ASSISTANT',
@@ -288,7 +289,7 @@ async function runLoop(
     },
     async persistToolResults(results) {
       const rows = await insertMessagesUnderLease(
-        prisma,
+        sql,
         lease,
         results.map(({ messageId, part }) =>
           turnMessage({

@@ -1,11 +1,14 @@
-import type { ChatMessage, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { Prisma, type ChatMessage, type PrismaClient } from '../generated/prisma/client.js';
 import { FAIR_SHARE_ORDER, RANKED_PENDING_CTE, UNDER_CAP } from './fair-share.js';
+import type { Sql } from './sql.js';
 
 /**
  * Raw SQL of the daemon's ownership protocol (B9). A worker owns a chat while the chat row
  * carries its worker id and the lease epoch it got at acquire; every write of a turn checks both,
  * so a worker that lost the chat (stale recovery, an edit, a delete) writes nothing.
- * Statements use the database clock, so replicas with skewed clocks agree.
+ * Statements use the database clock, so replicas with skewed clocks agree. They run on the
+ * driver (Sql), not through Prisma: they are every turn's statements (issue #9); only withLease,
+ * the transaction of the rare transitions, uses Prisma's, for the shared writes of transitions.ts.
  */
 export interface Lease {
   chatId: string;
@@ -44,18 +47,18 @@ export interface AcquiredChat extends Lease {
  * open for the turn: Prisma ends interactive transactions after 5 s).
  */
 export async function acquireChats(
-  prisma: PrismaClient,
+  sql: Sql,
   workerId: string,
   limit: number,
 ): Promise<AcquiredChat[]> {
   if (limit <= 0) return [];
-  const rows = await prisma.$queryRaw<
-    (Omit<AcquiredChatRow, 'mode'> & {
+  const rows = await sql.query<
+    Omit<AcquiredChatRow, 'mode'> & {
       mode: string;
       leaseEpoch: number;
       interruptRequest: string | null;
       firstMessageId: bigint;
-    })[]
+    }
   >`
     UPDATE chats
     SET status = 'RUNNING', worker_id = ${workerId}, lease_epoch = lease_epoch + 1,
@@ -79,7 +82,7 @@ export async function acquireChats(
     epoch: leaseEpoch,
     interruptRequest,
     chat: { ...chat, mode: chat.mode === 'PLAN' ? 'PLAN' : 'DEFAULT' },
-    firstMessageId: BigInt(firstMessageId),
+    firstMessageId,
   }));
 }
 
@@ -88,14 +91,14 @@ export async function acquireChats(
  * interrupt request; a lease missing from the result was lost and its turn must stop.
  */
 export async function heartbeatChats(
-  prisma: PrismaClient,
+  sql: Sql,
   workerId: string,
   leases: Lease[],
 ): Promise<Map<string, { interruptRequest: string | null }>> {
   if (leases.length === 0) return new Map();
   const ids = leases.map((lease) => lease.chatId);
   const epochs = leases.map((lease) => lease.epoch);
-  const rows = await prisma.$queryRaw<{ id: string; interrupt_request: string | null }[]>`
+  const rows = await sql.query<{ id: string; interrupt_request: string | null }>`
     UPDATE chats SET heartbeat_at = now()
     WHERE worker_id = ${workerId}
       AND (id, lease_epoch) IN (
@@ -109,8 +112,8 @@ export async function heartbeatChats(
  * RUNNING chats whose heartbeat is older than staleAfterMs go back to PENDING (or to PAUSED when
  * the user asked for a pause that no live worker carried out). Returns the recovered chats.
  */
-export async function recoverStaleChats(prisma: PrismaClient, staleAfterMs: number) {
-  return prisma.$queryRaw<{ id: string; owner_id: string; status: 'PENDING' | 'PAUSED' }[]>`
+export async function recoverStaleChats(sql: Sql, staleAfterMs: number) {
+  return sql.query<{ id: string; owner_id: string; status: 'PENDING' | 'PAUSED' }>`
     UPDATE chats
     SET status = (CASE WHEN interrupt_request = 'PAUSE' THEN 'PAUSED' ELSE 'PENDING' END)::"ChatStatus",
         interrupt_request = CASE WHEN interrupt_request = 'NEXT' THEN 'NEXT' ELSE NULL END,
@@ -121,8 +124,8 @@ export async function recoverStaleChats(prisma: PrismaClient, staleAfterMs: numb
 }
 
 /** Reads the chat's ownership state (the control path: is this lease still ours?). */
-export async function readLease(prisma: PrismaClient, lease: Lease) {
-  const rows = await prisma.$queryRaw<{ owned: boolean; interrupt_request: string | null }[]>`
+export async function readLease(sql: Sql, lease: Lease) {
+  const rows = await sql.query<{ owned: boolean; interrupt_request: string | null }>`
     SELECT (worker_id = ${lease.workerId} AND lease_epoch = ${lease.epoch}) AS owned,
            interrupt_request
     FROM chats WHERE id = ${lease.chatId}::uuid`;
@@ -166,18 +169,18 @@ export async function withLease<T>(
 }
 
 /** Reserves a message id before the message exists, so streamed parts can name it (B13). */
-export async function reserveMessageId(prisma: PrismaClient): Promise<bigint> {
-  const [id] = await reserveMessageIds(prisma, 1);
+export async function reserveMessageId(sql: Sql): Promise<bigint> {
+  const [id] = await reserveMessageIds(sql, 1);
   return id!;
 }
 
 /** Reserves `count` message ids, ascending, in one statement (a step's tool results). */
-export async function reserveMessageIds(prisma: PrismaClient, count: number): Promise<bigint[]> {
+export async function reserveMessageIds(sql: Sql, count: number): Promise<bigint[]> {
   if (count <= 0) return [];
-  const rows = await prisma.$queryRaw<{ id: bigint }[]>`
+  const rows = await sql.query<{ id: bigint }>`
     SELECT nextval(pg_get_serial_sequence('chat_messages', 'id')) AS id
     FROM generate_series(1, ${count}::int)`;
-  return rows.map((row) => BigInt(row.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return rows.map((row) => row.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** A message a turn writes (assistant step, tool result, compaction summary). */
@@ -204,13 +207,13 @@ export interface NewTurnMessage {
  * (LeaseLostError). It replaces BEGIN, lock, insert, update, COMMIT: the hot path of every step.
  */
 export async function insertMessagesUnderLease(
-  prisma: PrismaClient,
+  sql: Sql,
   lease: Lease,
   messages: NewTurnMessage[],
 ): Promise<ChatMessage[]> {
   if (messages.length === 0) return [];
   const column = <K extends keyof NewTurnMessage>(key: K) => messages.map((m) => m[key]);
-  const rows = await prisma.$queryRaw<ChatMessage[]>`
+  const rows = await sql.query<ChatMessage>`
     WITH owned AS (
       UPDATE chats SET last_activity_at = now(), updated_at = now()
       WHERE id = ${lease.chatId}::uuid AND worker_id = ${lease.workerId}
@@ -234,28 +237,28 @@ export async function insertMessagesUnderLease(
     ) AS m(id, role, parts, content_version, model_config_id, input_tokens, output_tokens,
            reasoning_tokens, cache_read_tokens, cache_write_tokens, cost_micros, is_summary)
     ORDER BY m.id
-    RETURNING id, chat_id::text AS "chatId", role::text AS role, parts,
-              content_version AS "contentVersion", created_by_id::text AS "createdById",
-              model_config_id::text AS "modelConfigId", input_tokens AS "inputTokens",
-              output_tokens AS "outputTokens", reasoning_tokens AS "reasoningTokens",
-              cache_read_tokens AS "cacheReadTokens", cache_write_tokens AS "cacheWriteTokens",
-              cost_micros AS "costMicros", is_summary AS "isSummary", deleted,
-              created_at AS "createdAt"`;
+    RETURNING ${CHAT_MESSAGE_COLUMNS}`;
   if (rows.length === 0) throw new LeaseLostError(lease.chatId);
-  return rows
-    .map((row) => ({ ...row, id: BigInt(row.id) }))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
+
+/** A chat_messages row as Prisma's ChatMessage (select list or RETURNING). */
+export const CHAT_MESSAGE_COLUMNS = Prisma.sql`id, chat_id::text AS "chatId", role::text AS role,
+  parts, content_version AS "contentVersion", created_by_id::text AS "createdById",
+  model_config_id::text AS "modelConfigId", input_tokens AS "inputTokens",
+  output_tokens AS "outputTokens", reasoning_tokens AS "reasoningTokens",
+  cache_read_tokens AS "cacheReadTokens", cache_write_tokens AS "cacheWriteTokens",
+  cost_micros AS "costMicros", is_summary AS "isSummary", deleted, created_at AS "createdAt"`;
 
 /**
  * Hands these leases' chats back to PENDING, each only while the lease is still the given one
  * (chats acquired by a tick that raced with shutdown, and not started).
  */
-export async function releaseChats(prisma: PrismaClient, workerId: string, leases: Lease[]) {
+export async function releaseChats(sql: Sql, workerId: string, leases: Lease[]) {
   if (leases.length === 0) return [];
   const ids = leases.map((lease) => lease.chatId);
   const epochs = leases.map((lease) => lease.epoch);
-  return prisma.$queryRaw<{ id: string; owner_id: string }[]>`
+  return sql.query<{ id: string; owner_id: string }>`
     UPDATE chats SET status = 'PENDING', worker_id = NULL, started_at = NULL,
                      heartbeat_at = NULL, updated_at = now()
     WHERE worker_id = ${workerId} AND status = 'RUNNING'
@@ -266,8 +269,8 @@ export async function releaseChats(prisma: PrismaClient, workerId: string, lease
 }
 
 /** Shutdown fallback: whatever this worker still holds goes back to PENDING. */
-export async function releaseWorkerChats(prisma: PrismaClient, workerId: string) {
-  return prisma.$queryRaw<{ id: string; owner_id: string }[]>`
+export async function releaseWorkerChats(sql: Sql, workerId: string) {
+  return sql.query<{ id: string; owner_id: string }>`
     UPDATE chats SET status = 'PENDING', worker_id = NULL, started_at = NULL,
                      heartbeat_at = NULL, updated_at = now()
     WHERE worker_id = ${workerId} AND status = 'RUNNING'

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/client.js';
+import type { Sql } from '../db/sql.js';
 
 /**
  * The built-in system prompt (B23): what the agent is told when the admin has not set one. The
@@ -45,11 +45,8 @@ export interface TurnSettings {
  * personal instructions; and the owner's compaction overrides. One statement per turn, as the
  * system prompt alone cost before (issue #9 counts them).
  */
-export async function turnSettingsFor(
-  prisma: Pick<PrismaClient, '$queryRaw'>,
-  ownerId: string,
-): Promise<TurnSettings> {
-  const rows = await prisma.$queryRaw<{ key: string; value: string }[]>`
+export async function turnSettingsFor(sql: Sql, ownerId: string): Promise<TurnSettings> {
+  const rows = await sql.query<{ key: string; value: string }>`
     SELECT key, value FROM site_configs WHERE key IN (${BASE_KEY}, ${ADDITION_KEY})
     UNION ALL
     SELECT ${INSTRUCTIONS_ROW}, instructions FROM user_settings WHERE user_id = ${ownerId}::uuid
@@ -72,11 +69,8 @@ export async function turnSettingsFor(
 }
 
 /** The system prompt alone (see turnSettingsFor). */
-export async function systemPromptFor(
-  prisma: Pick<PrismaClient, '$queryRaw'>,
-  ownerId: string,
-): Promise<string> {
-  return (await turnSettingsFor(prisma, ownerId)).systemPrompt;
+export async function systemPromptFor(sql: Sql, ownerId: string): Promise<string> {
+  return (await turnSettingsFor(sql, ownerId)).systemPrompt;
 }
 
 export function composeSystemPrompt(parts: {

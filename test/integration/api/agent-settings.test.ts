@@ -157,22 +157,22 @@ describe('agent settings', () => {
   });
 
   it('builds the prompt from the admin prompt, the addition and the personal instructions', async () => {
-    const prisma = server.app.deps.prisma;
+    const { sql } = server.app.deps;
     await member.client.query(VIEWER_UPDATE, { input: { instructions: 'Call me Sam.' } });
     await server.admin.query(UPDATE, { input: { systemPromptAddition: 'Use metric units.' } });
-    const prompt = await systemPromptFor(prisma, member.id);
+    const prompt = await systemPromptFor(sql, member.id);
     expect(prompt.startsWith(DEFAULT_SYSTEM_PROMPT)).toBe(true);
     expect(prompt.indexOf('Use metric units.')).toBeGreaterThan(DEFAULT_SYSTEM_PROMPT.length);
     expect(prompt.indexOf('Call me Sam.')).toBeGreaterThan(prompt.indexOf('Use metric units.'));
     // setSystemPrompt still replaces the base; the addition and the user's text stay.
     await server.admin.query('mutation { setSystemPrompt(prompt: "Be brief.") }');
-    const replaced = await systemPromptFor(prisma, member.id);
+    const replaced = await systemPromptFor(sql, member.id);
     expect(replaced.startsWith('Be brief.\n\nUse metric units.')).toBe(true);
     expect(replaced).toContain('Call me Sam.');
     expect(replaced).not.toContain(DEFAULT_SYSTEM_PROMPT);
     // Someone else's chats do not get this user's instructions.
     const stranger = await server.createMember();
-    expect(await systemPromptFor(prisma, stranger.id)).not.toContain('Sam');
+    expect(await systemPromptFor(sql, stranger.id)).not.toContain('Sam');
     await server.admin.query('mutation { setSystemPrompt(prompt: "") }');
     await server.admin.query(UPDATE, { input: { systemPromptAddition: null } });
   });

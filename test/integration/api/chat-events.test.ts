@@ -374,7 +374,7 @@ describe('chat subscriptions (B5, B13, B15, B16, B26)', () => {
       const chat = await createChat(client);
       await setChatStatus(server, chat.id, 'RUNNING');
       const { pubsub } = server.app.deps;
-      const messageId = (await reserveMessageId(prisma())).toString();
+      const messageId = (await reserveMessageId(server.app.deps.sql)).toString();
       // The worker's side of a step (src/daemon/run-chat.ts): buffer and publish each part; with
       // buffer = false, only publish (a duplicate or late delivery).
       const streamPart = async (seq: number, text: string, buffer = true) => {

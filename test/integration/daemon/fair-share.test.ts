@@ -47,7 +47,9 @@ describe('fair-share scheduling', () => {
   let worker = 0;
   /** One acquire tick with this much free capacity; returns the acquired chat ids in order. */
   const tick = async (capacity: number) =>
-    (await acquireChats(prisma(), `worker-${++worker}`, capacity)).map((chat) => chat.chatId);
+    (await acquireChats(server.app.deps.sql, `worker-${++worker}`, capacity)).map(
+      (chat) => chat.chatId,
+    );
 
   it("starts B's one chat within one tick while A holds 500 pending at full load", async () => {
     await insertPending(userA.id, 500);
