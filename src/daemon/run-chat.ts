@@ -5,6 +5,7 @@ import { turnMessage } from '../chats/turn-message.js';
 import { insertQueuedMessageAndSetPending, popQueuedMessage } from '../chats/transitions.js';
 import {
   CHAT_MESSAGE_COLUMNS,
+  endTurnWaiting,
   insertMessagesUnderLease,
   LeaseLostError,
   reserveMessageIds,
@@ -14,7 +15,7 @@ import {
   type Lease,
 } from '../db/chat-leases.js';
 import type { Deps } from '../deps.js';
-import type { ChatMessage, ChatStatus, Prisma } from '../generated/prisma/client.js';
+import type { ChatMessage, ChatStatus, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { computeCostMicros, type LlmMessage, type RetryPolicy } from '../llm/index.js';
 import { providerErrorKind, recordStepUsage, timedToolCall } from '../metrics/metrics.js';
@@ -383,64 +384,31 @@ interface FinishedChat {
   lastError: string | null;
 }
 
+type TurnOutcome = LoopOutcome | { kind: 'no-model' } | { kind: 'paused-before-start' };
+
 /**
- * The end-of-turn transition, one transaction under the lease:
+ * The end-of-turn transition, under the lease:
  * shutdown → PENDING (another replica resumes it); a pause → PAUSED; an error → ERROR;
- * otherwise the queue's head runs next (PENDING) or the chat WAITs for the user.
+ * otherwise the queue's head runs next (PENDING) or the chat WAITs for the user. The common
+ * end, WAITING with nothing queued, is one statement (endTurnWaiting); what it declines (a pause
+ * asked for, a queued message, a lost lease) and every other end is one transaction.
  */
 async function finishTurn(
   env: TurnEnvironment,
   events: ChatEvents,
   lease: Lease,
-  outcome: LoopOutcome | { kind: 'no-model' } | { kind: 'paused-before-start' },
+  outcome: TurnOutcome,
   stopReason: StopReason | undefined,
 ) {
-  const { prisma, pubsub } = env.deps;
+  const { prisma, sql, pubsub } = env.deps;
   if (stopReason === 'lost') return null;
-  let turnEnd: RecordedTurnEnd | undefined;
-  const result = await withLease(
-    prisma,
-    lease,
-    async (tx, locked): Promise<{ chat: FinishedChat; message: ChatMessage | null }> => {
-      const release = {
-        workerId: null,
-        startedAt: null,
-        heartbeatAt: null,
-        lastActivityAt: new Date(),
-      };
-      const update = (data: Prisma.ChatUpdateInput) =>
-        tx.chat.update({ where: { id: lease.chatId }, data: { ...release, ...data } });
-      if (stopReason === 'shutdown') {
-        return { chat: await update({ status: 'PENDING' }), message: null };
-      }
-      if (locked.interruptRequest === 'PAUSE' || outcome.kind === 'paused-before-start') {
-        return {
-          chat: await update({ status: 'PAUSED', interruptRequest: null, lastError: null }),
-          message: null,
-        };
-      }
-      if (outcome.kind === 'error' || outcome.kind === 'no-model') {
-        const lastError = outcome.kind === 'error' ? outcome.message : NO_MODEL_ERROR;
-        return {
-          chat: await update({ status: 'ERROR', interruptRequest: null, lastError }),
-          message: null,
-        };
-      }
-      // A question or plan (B20) is stored before the chat WAITs for it; a queued message that
-      // runs next answers the question (insertUserMessageAndSetPending clears it).
-      if (outcome.kind === 'completed' && outcome.endedBy) {
-        turnEnd = await recordTurnEnd(tx, lease.chatId, outcome.endedBy);
-      }
-      // The common end: nothing queued, the chat waits for its user. One statement; it runs
-      // after the lock, so it sees any message queued before (withLease).
-      const waiting = await waitUnlessQueued(tx, lease.chatId, locked.archived);
-      if (waiting) return { chat: waiting, message: null };
-      const head = await popQueuedMessage(tx, lease.chatId);
-      if (!head) throw new Error('the queue emptied under the chat lock');
-      const inserted = await insertQueuedMessageAndSetPending(tx, lease.chatId, head);
-      return { chat: await update({}), message: inserted.message };
-    },
-  );
+  const waiting = endsWaitingUnlessQueued(outcome, stopReason)
+    ? await endTurnWaiting(sql, lease)
+    : null;
+  const result: TransitionResult = waiting
+    ? { chat: waiting, message: null }
+    : await transitionUnderLease(prisma, lease, outcome, stopReason);
+  const { turnEnd } = result;
   const publishAll = async () => {
     if (result.message) {
       await events.message(result.message);
@@ -462,6 +430,77 @@ async function finishTurn(
     turnLogger(env.deps.logger, lease).warn('publish failed', { error }),
   );
   return result.chat;
+}
+
+/**
+ * Whether the turn ends as "WAITING unless something is queued" unless the locked row says
+ * otherwise (a pause asked for): endTurnWaiting's case. Not a shutdown (PENDING), an error, a
+ * pause before the start, or a turn that ended with a question or plan (stored first, B20).
+ */
+function endsWaitingUnlessQueued(outcome: TurnOutcome, stopReason: StopReason | undefined) {
+  if (stopReason === 'shutdown') return false;
+  return (
+    outcome.kind === 'step-cap' ||
+    outcome.kind === 'interrupted' ||
+    (outcome.kind === 'completed' && !outcome.endedBy)
+  );
+}
+
+interface TransitionResult {
+  chat: FinishedChat;
+  /** The queued message that runs next, inserted as a USER message. */
+  message: ChatMessage | null;
+  /** The question or plan the turn ended with (B20), to publish. */
+  turnEnd?: RecordedTurnEnd;
+}
+
+/** Every end of a turn, in one transaction on the locked row (see finishTurn). */
+function transitionUnderLease(
+  prisma: PrismaClient,
+  lease: Lease,
+  outcome: TurnOutcome,
+  stopReason: StopReason | undefined,
+): Promise<TransitionResult> {
+  return withLease(prisma, lease, async (tx, locked): Promise<TransitionResult> => {
+    const release = {
+      workerId: null,
+      startedAt: null,
+      heartbeatAt: null,
+      lastActivityAt: new Date(),
+    };
+    const update = (data: Prisma.ChatUpdateInput) =>
+      tx.chat.update({ where: { id: lease.chatId }, data: { ...release, ...data } });
+    if (stopReason === 'shutdown') {
+      return { chat: await update({ status: 'PENDING' }), message: null };
+    }
+    if (locked.interruptRequest === 'PAUSE' || outcome.kind === 'paused-before-start') {
+      return {
+        chat: await update({ status: 'PAUSED', interruptRequest: null, lastError: null }),
+        message: null,
+      };
+    }
+    if (outcome.kind === 'error' || outcome.kind === 'no-model') {
+      const lastError = outcome.kind === 'error' ? outcome.message : NO_MODEL_ERROR;
+      return {
+        chat: await update({ status: 'ERROR', interruptRequest: null, lastError }),
+        message: null,
+      };
+    }
+    // A question or plan (B20) is stored before the chat WAITs for it; a queued message that
+    // runs next answers the question (insertUserMessageAndSetPending clears it).
+    const turnEnd =
+      outcome.kind === 'completed' && outcome.endedBy
+        ? await recordTurnEnd(tx, lease.chatId, outcome.endedBy)
+        : undefined;
+    // Nothing queued: the chat waits for its user. One statement; it runs after the lock, so it
+    // sees any message queued before (withLease).
+    const waiting = await waitUnlessQueued(tx, lease.chatId, locked.archived);
+    if (waiting) return { chat: waiting, message: null, turnEnd };
+    const head = await popQueuedMessage(tx, lease.chatId);
+    if (!head) throw new Error('the queue emptied under the chat lock');
+    const inserted = await insertQueuedMessageAndSetPending(tx, lease.chatId, head);
+    return { chat: await update({}), message: inserted.message, turnEnd };
+  });
 }
 
 /**

@@ -150,7 +150,8 @@ export interface LockedChat {
  * Runs `work` in a transaction that first locks the chat row and checks the lease. Throws
  * LeaseLostError (and writes nothing) when the lease is gone. Statements after the lock see
  * every transaction that held the row before (READ COMMITTED takes a snapshot per statement),
- * which is why a check of another table (the queue) comes after it, never in the same statement.
+ * which is why a check of another table (the queue) comes after it, never in the same statement
+ * (endTurnWaiting's one statement reads the queue through a VOLATILE function for that reason).
  */
 export async function withLease<T>(
   prisma: PrismaClient,
@@ -166,6 +167,47 @@ export async function withLease<T>(
     if (rows.length === 0) throw new LeaseLostError(lease.chatId);
     return work(tx, rows[0]!);
   });
+}
+
+/** The chat as a turn that ended WAITING leaves it. */
+export interface WaitingChat {
+  id: string;
+  ownerId: string;
+  title: string;
+  status: 'WAITING';
+  lastError: null;
+}
+
+/**
+ * The common end of a turn in ONE statement, where withLease takes four (BEGIN, lock, update,
+ * COMMIT): RUNNING → WAITING while the lease is ours, no pause was asked for and nothing is
+ * queued (or the chat is archived: its queue waits for the user). Null when any of that fails:
+ * the caller then runs the full transition (withLease), which decides on the locked row.
+ *
+ * The queue must be read after the row lock, as withLease does: a sendMessage that held the lock
+ * and queued a message commits before this statement gets the row, but a subquery would read
+ * the queue as of the statement's start (READ COMMITTED's per-statement snapshot, which a lock
+ * wait does not renew when the other transaction only locked the row) and strand the message in
+ * a WAITING chat. So the `locked` CTE takes the lock, and chat_has_queued_messages (migration
+ * 0010), a VOLATILE function, which Postgres runs with a fresh snapshot, reads the queue from
+ * its row only: it runs once the lock is held and sees every message queued before.
+ */
+export async function endTurnWaiting(sql: Sql, lease: Lease): Promise<WaitingChat | null> {
+  const rows = await sql.query<WaitingChat>`
+    WITH locked AS MATERIALIZED (
+      SELECT id, archived FROM chats
+      WHERE id = ${lease.chatId}::uuid AND worker_id = ${lease.workerId}
+        AND lease_epoch = ${lease.epoch} AND interrupt_request IS DISTINCT FROM 'PAUSE'
+      FOR UPDATE
+    )
+    UPDATE chats
+    SET status = 'WAITING', worker_id = NULL, started_at = NULL, heartbeat_at = NULL,
+        interrupt_request = NULL, last_error = NULL, last_activity_at = now(), updated_at = now()
+    FROM locked
+    WHERE chats.id = locked.id AND (locked.archived OR NOT chat_has_queued_messages(locked.id))
+    RETURNING chats.id::text AS id, chats.owner_id::text AS "ownerId", chats.title,
+              chats.status::text AS status, chats.last_error AS "lastError"`;
+  return rows[0] ?? null;
 }
 
 /** Reserves a message id before the message exists, so streamed parts can name it (B13). */

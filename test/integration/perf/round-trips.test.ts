@@ -16,10 +16,11 @@ import { GENERATED_TITLE, createGate, isTurn } from '../../support/llm.js';
  *   createChat (service): usage limit (1: the limit, and the spend only when one applies)
  *     + model config (1) + BEGIN, chat, message, COMMIT (4)
  *   daemon: acquire (1, shared by a batch, with the first message id) + model config and
- *     provider, or the default's when the chat's is unusable (1) + history (1) + system prompt and the owner's instructions (1) + the step's
- *     message under the lease (1) + end of turn: BEGIN, lock, WAITING unless queued, COMMIT (4)
- *     + the title's write (1). No statement for MCP servers while none is enabled (issue #12),
- *     nor for a workspace checkpoint in a chat without a workspace (issue #11).
+ *     provider, or the default's when the chat's is unusable (1) + history (1) + system prompt
+ *     and the owner's instructions (1) + the step's message under the lease (1) + end of turn:
+ *     WAITING unless paused, queued or the lease is lost, one statement (1; it was BEGIN, lock,
+ *     update, COMMIT) + the title's write (1). No statement for MCP servers while none is
+ *     enabled (issue #12), nor for a workspace checkpoint in a chat without a workspace (#11).
  */
 const CREATE_CHAT_STATEMENTS = 6;
 /** The wake-up createChat or sendMessage publishes itself. */
@@ -29,7 +30,7 @@ const OWN_WAKE_UPS = 1;
  * COMMIT (6).
  */
 const SEND_MESSAGE_STATEMENTS = 8;
-const TURN_STATEMENTS = 10;
+const TURN_STATEMENTS = 7;
 
 /**
  * Counts daemon wake-ups while a turn is measured. On Postgres + Redis every test server shares
