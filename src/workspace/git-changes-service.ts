@@ -1,3 +1,5 @@
+import { Repeater } from 'graphql-yoga';
+
 import { readParts } from '../chats/parts.js';
 import type { Deps } from '../deps.js';
 import { topics } from '../pubsub/index.js';
@@ -89,46 +91,50 @@ export function createGitChangesService(deps: Deps, workspaces: WorkspaceManager
 
     /**
      * Snapshots for one subscriber: the first at once, then one whenever the workspace differs
-     * from the last one sent, checked on every trigger and every GIT_CHANGES_POLL_MS.
+     * from the last one sent, checked on every trigger and every GIT_CHANGES_POLL_MS. return()
+     * (a client unsubscribing) ends it at once, also during a wait or a scan.
      */
-    async *watch(
-      rootChatId: string,
-      signal: AbortSignal,
-      pollMs = GIT_CHANGES_POLL_MS,
-    ): AsyncGenerator<GitChangesSnapshot | null> {
-      let wake: (() => void) | null = null;
-      // A trigger during a scan means another scan right after it (an object: set in a callback).
-      const pending = { trigger: false };
-      const unsubscribe = await pubsub.subscribe(topics.gitChanges(rootChatId), () => {
-        pending.trigger = true;
-        wake?.();
-      });
-      const onAbort = () => wake?.();
-      signal.addEventListener('abort', onAbort);
-      let lastSent: string | undefined;
-      try {
-        while (!signal.aborted) {
-          pending.trigger = false;
-          const current = await this.snapshot(rootChatId, signal);
-          const key = JSON.stringify(current?.repositories ?? null);
-          if (key !== lastSent) {
-            lastSent = key;
-            yield current;
+    watch(rootChatId: string, pollMs = GIT_CHANGES_POLL_MS): Repeater<GitChangesSnapshot | null> {
+      return new Repeater(async (push, stop) => {
+        const stopped = new AbortController();
+        void stop.then(() => stopped.abort());
+        const { signal } = stopped;
+        let wake: (() => void) | null = null;
+        // A trigger during a scan means another scan right after it (an object: set in a callback).
+        const pending = { trigger: false };
+        const unsubscribe = await pubsub.subscribe(topics.gitChanges(rootChatId), () => {
+          pending.trigger = true;
+          wake?.();
+        });
+        const onAbort = () => wake?.();
+        signal.addEventListener('abort', onAbort);
+        let lastSent: string | undefined;
+        try {
+          while (!signal.aborted) {
+            pending.trigger = false;
+            const current = await this.snapshot(rootChatId, signal);
+            const key = JSON.stringify(current?.repositories ?? null);
+            if (key !== lastSent && !signal.aborted) {
+              lastSent = key;
+              await push(current);
+            }
+            if (pending.trigger || signal.aborted) continue;
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, pollMs);
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            wake = null;
           }
-          if (pending.trigger || signal.aborted) continue;
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, pollMs);
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          wake = null;
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+          await unsubscribe();
+          // A Repeater ends when stopped, not when its executor returns.
+          stop();
         }
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-        await unsubscribe();
-      }
+      });
     },
   };
 }

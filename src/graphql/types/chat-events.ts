@@ -1,14 +1,11 @@
 import { loadChatForRead } from '../../chats/access.js';
-import {
-  cancellableIterator,
-  streamChatEvents,
-  type StreamedChatEvent,
-} from '../../chats/stream.js';
+import { streamChatEvents, type StreamedChatEvent } from '../../chats/stream.js';
 import { queuePositionsOf } from '../../db/fair-share.js';
 import { parseBigIntId } from '../../db/ids.js';
 import { badInput } from '../../errors.js';
 import type { ChatListEventKindName, QueuedMessagePayload } from '../../pubsub/index.js';
 import { topics } from '../../pubsub/index.js';
+import { subscribeIterator } from '../../pubsub/subscribe-iterator.js';
 import type { MessagePart } from '../../chats/parts.js';
 import { builder } from '../builder.js';
 import { ChatStatusEnum } from './chats.js';
@@ -144,19 +141,16 @@ builder.subscriptionFields((t) => ({
         if (afterMessageId === null) throw badInput('afterMessageId', 'Invalid message id');
       }
       const isOwner = chat.ownerId === ctx.viewer.id;
-      return cancellableIterator((signal) =>
-        streamChatEvents({
-          prisma: ctx.prisma,
-          pubsub: ctx.pubsub,
-          chatId: chat.id,
-          afterMessageId,
-          signal,
-          onAssistantMessage: isOwner
-            ? (message) =>
-                void ctx.services.chats.markRead(chat.id, message.id).catch(() => undefined)
-            : undefined,
-        }),
-      );
+      return streamChatEvents({
+        prisma: ctx.prisma,
+        pubsub: ctx.pubsub,
+        chatId: chat.id,
+        afterMessageId,
+        onAssistantMessage: isOwner
+          ? (message) =>
+              void ctx.services.chats.markRead(chat.id, message.id).catch(() => undefined)
+          : undefined,
+      });
     },
     resolve: (event: StreamedChatEvent) => event,
   }),
@@ -164,39 +158,13 @@ builder.subscriptionFields((t) => ({
     type: ChatListEventType,
     description: "Changes to the viewer's chats (title, status, labels, archive, delete).",
     subscribe: (_root, _args, ctx) =>
-      cancellableIterator((signal) => chatListEvents(ctx.pubsub, ctx.viewer.id, signal)),
+      subscribeIterator(ctx.pubsub, topics.chatList(ctx.viewer.id), {
+        toItem: (event): ChatListEventShape => ({
+          kind: event.kind,
+          chatId: event.chatId,
+          chat: event.kind === 'DELETED' ? null : { id: event.chatId },
+        }),
+      }),
     resolve: (event: ChatListEventShape) => event,
   }),
 }));
-
-async function* chatListEvents(
-  pubsub: import('../../pubsub/index.js').PubSub,
-  userId: string,
-  signal: AbortSignal,
-): AsyncGenerator<ChatListEventShape> {
-  const pending: ChatListEventShape[] = [];
-  let wake: (() => void) | null = null;
-  const unsubscribe = await pubsub.subscribe(topics.chatList(userId), (event) => {
-    pending.push({
-      kind: event.kind,
-      chatId: event.chatId,
-      chat: event.kind === 'DELETED' ? null : { id: event.chatId },
-    });
-    wake?.();
-  });
-  const onAbort = () => wake?.();
-  signal.addEventListener('abort', onAbort);
-  try {
-    while (!signal.aborted) {
-      const event = pending.shift();
-      if (event) yield event;
-      else {
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-      }
-    }
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    await unsubscribe();
-  }
-}

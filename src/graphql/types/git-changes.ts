@@ -1,5 +1,4 @@
 import { loadChatForRead, loadChatForWrite } from '../../chats/access.js';
-import { cancellableIterator } from '../../chats/stream.js';
 import type { ChatCheckpoint } from '../../generated/prisma/client.js';
 import type { GitFileChange, GitRepositoryChanges } from '../../workspace/agent/git-protocol.js';
 import type { GitChangesSnapshot } from '../../workspace/git-changes-service.js';
@@ -107,7 +106,7 @@ builder.subscriptionFields((t) => ({
     subscribe: async (_root, args, ctx) => {
       const chat = await loadChatForRead(ctx.prisma, ctx.viewer, args.chatId);
       const rootChatId = chat.rootId ?? chat.id;
-      return cancellableIterator((signal) => ctx.services.gitChanges.watch(rootChatId, signal));
+      return ctx.services.gitChanges.watch(rootChatId);
     },
     resolve: (snapshot: GitChangesSnapshot | null) => snapshot,
   }),
