@@ -1,4 +1,5 @@
 import { Prisma, type ChatMessage, type PrismaClient } from '../generated/prisma/client.js';
+import type { TokenUsage } from '../llm/types.js';
 import { FAIR_SHARE_ORDER, RANKED_PENDING_CTE, UNDER_CAP } from './fair-share.js';
 import type { Sql } from './sql.js';
 
@@ -226,18 +227,13 @@ export async function reserveMessageIds(sql: Sql, count: number): Promise<bigint
 }
 
 /** A message a turn writes (assistant step, tool result, compaction summary). */
-export interface NewTurnMessage {
+export interface NewTurnMessage extends TokenUsage {
   id: bigint;
   role: 'ASSISTANT' | 'TOOL' | 'SYSTEM';
   /** Serialised parts (jsonb). */
   partsJson: string;
   contentVersion: number;
   modelConfigId: string | null;
-  inputTokens: number;
-  outputTokens: number;
-  reasoningTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
   costMicros: number;
   isSummary: boolean;
 }
