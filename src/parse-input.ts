@@ -28,6 +28,12 @@ export const numberFrom = (min: number, max: number, message: string) =>
 export const integerFrom = (min: number, max: number, message: string) =>
   z.int(message).min(min, message).max(max, message);
 
+/** A field where null, like absence, parses to `fallback` (zod's .default() only covers absence). */
+export const withDefault = <Schema extends z.ZodType, Fallback>(
+  schema: Schema,
+  fallback: Fallback,
+) => schema.nullish().transform((value): z.output<Schema> | Fallback => value ?? fallback);
+
 /**
  * For an update's field where null, like absence, leaves the stored value as it is: both parse
  * to undefined, which Prisma skips, while a value goes through `schema`.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ProviderKind } from '../llm/index.js';
-import { integerFrom, nullMeansUnchanged, numberFrom } from '../parse-input.js';
+import { integerFrom, nullMeansUnchanged, numberFrom, withDefault } from '../parse-input.js';
 import { generationOptionsShape } from './generation-options.js';
 
 /**
@@ -58,15 +58,12 @@ const apiKey = z
   .max(API_KEY_MAX, `apiKey must be at most ${API_KEY_MAX} characters`)
   .transform((key) => key || null);
 
-/** On create, null or absent is "none", as blank is. */
-const noneWhenNull = <Schema extends z.ZodType<string | null, string>>(schema: Schema) =>
-  schema.nullish().transform((value) => value ?? null);
-
 export const createProviderSchema = z.object({
   kind: z.enum(PROVIDER_KINDS),
   displayName: trimmedName('displayName', DISPLAY_NAME_MAX),
-  baseUrl: noneWhenNull(baseUrl),
-  apiKey: noneWhenNull(apiKey),
+  // Null or absent is "none", as blank is.
+  baseUrl: withDefault(baseUrl, null),
+  apiKey: withDefault(apiKey, null),
 });
 
 /** Null or absent leaves a field as it is; a blank baseUrl or apiKey removes it (null). */
@@ -112,13 +109,8 @@ export const createModelConfigSchema = z
     model: trimmedName('model', MODEL_NAME_MAX),
     displayName: trimmedName('displayName', DISPLAY_NAME_MAX).nullish(),
     contextLimit,
-    compressionThreshold: compressionThreshold
-      .nullish()
-      .transform((threshold) => threshold ?? DEFAULT_COMPRESSION_THRESHOLD),
-    isDefault: z
-      .boolean()
-      .nullish()
-      .transform((isDefault) => isDefault ?? false),
+    compressionThreshold: withDefault(compressionThreshold, DEFAULT_COMPRESSION_THRESHOLD),
+    isDefault: withDefault(z.boolean(), false),
     ...pricesShape,
     ...generationOptionsShape,
   })

@@ -6,7 +6,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { PrismaClient } from '../db/client.js';
 import { AppError, forbidden, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { integerFrom, numberFrom, parseInput } from '../parse-input.js';
+import { integerFrom, numberFrom, parseInput, withDefault } from '../parse-input.js';
 import type { UsagePayload } from '../pubsub/index.js';
 import { requireAdmin } from '../users/service.js';
 
@@ -37,21 +37,16 @@ const setUsageLimitSchema = z
       PERIOD_DAYS_MAX,
       `periodDays must be an integer from ${PERIOD_DAYS_MIN} to ${PERIOD_DAYS_MAX}`,
     ),
-    limitMicros: numberFrom(
-      0,
-      MAX_LIMIT_MICROS,
-      `limitMicros must be a number from 0 to ${MAX_LIMIT_MICROS}, or null`,
-    )
-      .nullish()
-      .transform((limit) => limit ?? null),
-    userId: z
-      .string()
-      .nullish()
-      .transform((id) => id ?? null),
-    unlimited: z
-      .boolean()
-      .nullish()
-      .transform((unlimited) => unlimited ?? false),
+    limitMicros: withDefault(
+      numberFrom(
+        0,
+        MAX_LIMIT_MICROS,
+        `limitMicros must be a number from 0 to ${MAX_LIMIT_MICROS}, or null`,
+      ),
+      null,
+    ),
+    userId: withDefault(z.string(), null),
+    unlimited: withDefault(z.boolean(), false),
   })
   .check((ctx) => {
     const { userId, limitMicros, unlimited } = ctx.value;
