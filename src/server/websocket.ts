@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { GraphQLError, parse, type ExecutionArgs, type execute } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -17,6 +18,8 @@ type OperationResult = ReturnType<typeof execute>;
 const DRAIN_TIMEOUT_MS = 2_000;
 /** A slow consumer closed for its send buffer gets this long to take the close frame. */
 const SLOW_CONSUMER_GRACE_MS = 5_000;
+/** Frames batched into one socket write are flushed once they reach this many bytes. */
+const MAX_BATCH_BYTES = 64 * 1024;
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => OperationResult;
   subscribe: (args: ExecutionArgs) => OperationResult;
@@ -153,9 +156,15 @@ export function serveGraphQLOverWebSocket(options: {
    */
   function limitSendBuffer(socket: WebSocket) {
     const send = socket.send.bind(socket) as (...args: unknown[]) => void;
+    const batch = batchFrames(socket);
     socket.send = ((...args: unknown[]) => {
+      batch.add();
       send(...args);
       if (socket.readyState !== socket.OPEN) return;
+      if (batch.bytes() >= MAX_BATCH_BYTES) batch.flush();
+      if (socket.bufferedAmount <= limits.WS_MAX_BUFFERED_BYTES) return;
+      // Only what the kernel did not take counts: the batch is handed to it first.
+      batch.flush();
       if (socket.bufferedAmount <= limits.WS_MAX_BUFFERED_BYTES) return;
       logger.warn('WebSocket closed: the client does not read what it is sent', {
         bufferedBytes: socket.bufferedAmount,
@@ -166,6 +175,37 @@ export function serveGraphQLOverWebSocket(options: {
       const timer = setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS);
       socket.once('close', () => clearTimeout(timer));
     }) as typeof socket.send;
+  }
+
+  /**
+   * Frames sent to one socket in the same tick leave in one writev: the first send of a tick corks
+   * the TCP socket and a nextTick uncorks it. Every frame is otherwise a syscall of its own (ws
+   * corks only a frame's header and payload together). It pays when several operations of one
+   * socket answer the same event (a client watching many chats, or one chat twice, on one
+   * socket), or a burst of refusals; one operation's frames are not merged, since graphql-ws
+   * waits for each write before the next. A batch past MAX_BATCH_BYTES is flushed at once (a burst
+   * must not sit in memory until the tick ends), and so is one the send-buffer limit is checked
+   * against, so corking never makes a reading client look slow.
+   */
+  function batchFrames(socket: WebSocket) {
+    const tcp = (socket as unknown as { _socket?: Duplex })._socket;
+    let corked = false;
+    const flush = () => {
+      if (!corked) return;
+      corked = false;
+      tcp?.uncork();
+    };
+    return {
+      add() {
+        if (corked || !tcp) return;
+        corked = true;
+        tcp.cork();
+        process.nextTick(flush);
+      },
+      flush,
+      /** Bytes written to the TCP socket and not yet handed to the kernel, corked ones included. */
+      bytes: () => tcp?.writableLength ?? 0,
+    };
   }
 
   return {
