@@ -32,8 +32,13 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   /** PGlite data directory, or `memory://` for a throwaway database (tests). */
   pgliteDataDir: string;
-  /** Postgres pool size per process. Default 10. */
+  /** Postgres pool size per process. Default 20. */
   poolSize?: number;
+  /**
+   * Told when an idle pooled connection fails (Postgres restarted, the connection was killed).
+   * The pool replaces it; without a listener, node-postgres's 'error' event would end the process.
+   */
+  onIdleConnectionError?: (error: Error) => void;
 }
 
 /**
@@ -50,11 +55,19 @@ const TRANSACTION_MAX_WAIT_MS = 15_000;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.databaseUrl
-    ? openPostgres(options.databaseUrl, options.poolSize ?? DEFAULT_POOL_SIZE)
+    ? openPostgres(
+        options.databaseUrl,
+        options.poolSize ?? DEFAULT_POOL_SIZE,
+        options.onIdleConnectionError ?? (() => undefined),
+      )
     : openPglite(options.pgliteDataDir);
 }
 
-async function openPostgres(connectionString: string, poolSize: number): Promise<Database> {
+async function openPostgres(
+  connectionString: string,
+  poolSize: number,
+  onIdleConnectionError: (error: Error) => void,
+): Promise<Database> {
   // Migrations run on a dedicated connection: they need multi-statement exec and a session lock.
   const migrationClient = new pg.Client({ connectionString });
   await migrationClient.connect();
@@ -65,6 +78,8 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
   }
   const counter = { statements: 0 };
   const pool = new pg.Pool({ connectionString, max: poolSize });
+  // Prisma's adapter listens only once it has connected, and the daemon's statements bypass it.
+  pool.on('error', onIdleConnectionError);
   // Every statement, pooled or in a transaction, goes through some pooled client's query().
   pool.on('connect', (client) => countClientQueries(client, counter));
   const prisma = new PrismaClient({

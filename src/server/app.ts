@@ -99,6 +99,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     const database = (resources.database = await openDatabase({
       databaseUrl: config.DATABASE_URL,
       pgliteDataDir: `${config.DATA_DIR}/pglite`,
+      onIdleConnectionError: (error) => logger.warn('idle database connection failed', { error }),
     }));
     const pubsub = (resources.pubsub = await openPubSub(config.REDIS_URL, logger, {
       onDroppedWrite: (what) => metrics.pubsubDroppedWrites.inc({ write: what }),

@@ -134,3 +134,32 @@ describe(`Database.sql (${backend})`, () => {
     expect(await read).toEqual([{ title: 'committed' }]);
   });
 });
+
+describe.runIf(backend === 'services')('a pooled connection killed while idle', () => {
+  it('is reported and replaced; the process lives and the next statement runs', async () => {
+    const postgres = await createPostgresDatabase();
+    let reported: (error: Error) => void = () => undefined;
+    const failure = new Promise<Error>((resolve) => (reported = resolve));
+    const database = await openDatabase({
+      databaseUrl: postgres.url,
+      pgliteDataDir: 'memory://',
+      onIdleConnectionError: (error) => reported(error),
+    });
+    try {
+      // The daemon's statements use the pool directly: Prisma's adapter never connects here.
+      const [own] = await database.sql.query<{ pid: number }>`SELECT pg_backend_pid() AS pid`;
+      const killer = await openDatabase({ databaseUrl: postgres.url, pgliteDataDir: 'memory://' });
+      try {
+        await killer.sql.query`SELECT pg_terminate_backend(${own!.pid}::int)`;
+      } finally {
+        await killer.close();
+      }
+      expect((await failure).message).toMatch(/terminat/);
+      const [row] = await database.sql.query<{ one: number }>`SELECT 1 AS one`;
+      expect(row).toEqual({ one: 1 });
+    } finally {
+      await database.close();
+      await postgres.drop();
+    }
+  });
+});
