@@ -4,6 +4,7 @@ import { isAdmin } from '../deps.js';
 import { isUuid } from '../db/ids.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { PrismaClient } from '../db/client.js';
+import type { Sql } from '../db/sql.js';
 import { AppError, forbidden, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { integerFrom, numberFrom, parseInput, withDefault } from '../parse-input.js';
@@ -126,7 +127,7 @@ export interface InsightsResult {
   byDay: DayUsageRow[];
 }
 
-export function createUsageService({ prisma }: Pick<Deps, 'prisma'>) {
+export function createUsageService({ prisma, sql }: Pick<Deps, 'prisma' | 'sql'>) {
   return {
     /** Admin only. Returns true; a rejected call changes nothing. */
     async setUsageLimit(viewer: Viewer, input: SetUsageLimitInput): Promise<boolean> {
@@ -158,7 +159,7 @@ export function createUsageService({ prisma }: Pick<Deps, 'prisma'>) {
     usageLimitStatus: (viewer: Viewer) => usageLimitStatus(prisma, viewer.id),
 
     /** For the chats service, before createChat and sendMessage (B28). */
-    assertWithinUsageLimit: (userId: string) => assertWithinUsageLimit(prisma, userId),
+    assertWithinUsageLimit: (userId: string) => assertWithinUsageLimit(sql, userId),
 
     /**
      * Usage in [range.from, range.to). Members see only their own (passing another user's id is
@@ -224,14 +225,17 @@ export async function usageLimitStatus(
  * Throws USAGE_LIMIT_EXCEEDED when the user has spent their limit (spent >= limit; a limit of 0
  * blocks everything). Call it before inserting anything, so a rejected request changes nothing.
  */
-export async function assertWithinUsageLimit(prisma: PrismaClient, userId: string): Promise<void> {
-  // On every createChat and sendMessage, so one statement (issue #9): the effective limit as in
-  // effectiveLimit (the user's own row sorts before the default's NULL), and the spend summed
-  // only when a limit applies: no limit, no row, and no scan of the user's messages.
+export async function assertWithinUsageLimit(sql: Sql, userId: string): Promise<void> {
+  // On every createChat and sendMessage, so one statement on the driver (issue #9): the
+  // effective limit as in effectiveLimit (the user's own row sorts before the default's NULL),
+  // and the spend summed only when a limit applies: no limit, no row, and no scan of the user's
+  // messages.
   const now = new Date();
-  const [status] = await prisma.$queryRaw<
-    { limitMicros: number; periodDays: number; spentMicros: number }[]
-  >`
+  const [status] = await sql.query<{
+    limitMicros: number;
+    periodDays: number;
+    spentMicros: number;
+  }>`
     WITH applied AS (
       SELECT limit_micros, period_days FROM usage_limits
       WHERE user_id = ${userId}::uuid OR user_id IS NULL

@@ -37,25 +37,30 @@ export const BOOTSTRAP_ADMIN_USERNAME = 'admin';
 
 export function createUserService({
   prisma,
+  sql,
   logger,
   sessions,
-}: Pick<Deps, 'prisma' | 'logger' | 'sessions'>) {
+}: Pick<Deps, 'prisma' | 'sql' | 'logger' | 'sessions'>) {
   return {
     /** Resolves a bearer token to its user, or null (B4). */
     async authenticate(token: string | undefined | null): Promise<Viewer | null> {
       if (!token) return null;
-      const row = await prisma.apiToken.findUnique({
-        where: { tokenHash: hashToken(token) },
-        include: { user: true },
-      });
+      // Every HTTP request and WebSocket connection: on the driver, not the ORM (issue #9).
+      const [row] = await sql.query<Viewer & { tokenId: string; lastUsedAt: Date | null }>`
+        SELECT t.id::text AS "tokenId", t.last_used_at AS "lastUsedAt", u.id::text AS id,
+               u.username, u.role::text AS role
+        FROM api_tokens t JOIN users u ON u.id = t.user_id
+        WHERE t.token_hash = ${hashToken(token)}`;
       if (!row) return null;
       const now = Date.now();
       if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_WRITE_INTERVAL_MS) {
-        await prisma.apiToken
-          .update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } })
-          .catch(() => undefined); // revoked meanwhile: the request still had a valid token
+        // A hint only: if it fails (or the token was revoked meanwhile, which updates nothing),
+        // the request still had a valid token.
+        await sql.query`
+          UPDATE api_tokens SET last_used_at = ${new Date(now)}::timestamptz
+          WHERE id = ${row.tokenId}::uuid`.catch(() => undefined);
       }
-      return { id: row.user.id, username: row.user.username, role: row.user.role };
+      return { id: row.id, username: row.username, role: row.role };
     },
 
     /** BOOTSTRAP_ADMIN_TOKEN: when no user exists yet, create `admin` owning that token (B2). */

@@ -331,7 +331,7 @@ describe('usage limits and insights (B27, B28)', () => {
       const s = await status(carol.client);
       expect(s).toMatchObject({ limitMicros: 1000, spentMicros: 500 });
       expect(windowDays(s)).toBe(7);
-      await expect(assertWithinUsageLimit(prisma(), carol.id)).resolves.toBe(undefined);
+      await expect(assertWithinUsageLimit(server.app.deps.sql, carol.id)).resolves.toBe(undefined);
 
       // A longer period reaches the old message: 5500 spent >= 1000.
       await setLimit({ limitMicros: 1000, periodDays: 60 });
@@ -346,29 +346,29 @@ describe('usage limits and insights (B27, B28)', () => {
       await setLimit({ limitMicros: 1000, periodDays: 60 });
       await setLimit({ userId: carol.id, limitMicros: 10_000, periodDays: 60 });
       expect(await status(carol.client)).toMatchObject({ limitMicros: 10_000, spentMicros: 5500 });
-      await expect(assertWithinUsageLimit(prisma(), carol.id)).resolves.toBe(undefined);
+      await expect(assertWithinUsageLimit(server.app.deps.sql, carol.id)).resolves.toBe(undefined);
       expect(await status(dave.client)).toMatchObject({ limitMicros: 1000, spentMicros: 10_000 });
-      await expect(assertWithinUsageLimit(prisma(), dave.id)).rejects.toMatchObject({
+      await expect(assertWithinUsageLimit(server.app.deps.sql, dave.id)).rejects.toMatchObject({
         code: 'USAGE_LIMIT_EXCEEDED',
       });
 
       await setLimit({ userId: carol.id, limitMicros: null, periodDays: 60 });
       expect((await status(carol.client)).limitMicros).toBe(1000);
-      await expect(assertWithinUsageLimit(prisma(), carol.id)).rejects.toMatchObject({
+      await expect(assertWithinUsageLimit(server.app.deps.sql, carol.id)).rejects.toMatchObject({
         code: 'USAGE_LIMIT_EXCEEDED',
       });
 
       await setLimit({ limitMicros: null, periodDays: 1 });
       expect(await prisma().usageLimit.count()).toBe(0);
       expect((await status(dave.client)).limitMicros).toBeNull();
-      await expect(assertWithinUsageLimit(prisma(), dave.id)).resolves.toBe(undefined);
+      await expect(assertWithinUsageLimit(server.app.deps.sql, dave.id)).resolves.toBe(undefined);
     });
 
     it('treats a limit of 0 as exhausted', async () => {
       const eve = await server.createMember('eve');
       await setLimit({ userId: eve.id, limitMicros: 0, periodDays: 30 });
       expect(await status(eve.client)).toMatchObject({ limitMicros: 0, spentMicros: 0 });
-      await expect(assertWithinUsageLimit(prisma(), eve.id)).rejects.toMatchObject({
+      await expect(assertWithinUsageLimit(server.app.deps.sql, eve.id)).rejects.toMatchObject({
         code: 'USAGE_LIMIT_EXCEEDED',
       });
     });
