@@ -8,6 +8,7 @@ import { createLanguageModel, type LanguageModel } from '../llm/index.js';
 import {
   toResolvedSettings,
   USABLE_MODEL_CONFIG,
+  USABLE_MODEL_CONFIG_SQL,
   type ModelSettingsRow,
   type ResolvedModelSettings,
 } from '../providers/service.js';
@@ -82,8 +83,7 @@ async function usableConfigOrDefault(
       mc.supports_images AS "supportsImages", p.id::text AS "providerId", p.kind::text AS kind,
       p.base_url AS "baseUrl", p.api_key_encrypted AS "apiKeyEncrypted"
     FROM model_configs mc JOIN providers p ON p.id = mc.provider_id
-    WHERE mc.enabled AND mc.deleted_at IS NULL AND p.enabled AND p.deleted_at IS NULL
-      AND (mc.id = ${wanted}::uuid OR mc.is_default)
+    WHERE ${USABLE_MODEL_CONFIG_SQL} AND (mc.id = ${wanted}::uuid OR mc.is_default)
     ORDER BY mc.id = ${wanted}::uuid DESC NULLS LAST
     LIMIT 1`;
   const row = rows[0];

@@ -1,13 +1,24 @@
-import type { PrismaClient } from '../db/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { isUuid } from '../db/ids.js';
+import type { Sql } from '../db/sql.js';
 import { badInput } from '../errors.js';
-import { findUsableModelConfig } from '../providers/service.js';
+import { USABLE_MODEL_CONFIG_SQL } from '../providers/service.js';
 
 /**
  * The model config a chat runs with: the requested one (must exist and be usable), else the
- * default one (B8). No usable config at all is the caller's input problem.
+ * default one (B8). No usable config at all is the caller's input problem. On the driver: every
+ * createChat asks (issue #9).
  */
-export async function resolveChatModelConfigId(prisma: PrismaClient, requested?: string | null) {
-  const config = await findUsableModelConfig(prisma, requested || null);
+export async function resolveChatModelConfigId(sql: Sql, requested?: string | null) {
+  const [config] =
+    requested && !isUuid(requested)
+      ? []
+      : await sql.query<{ id: string }>`
+          SELECT mc.id::text AS id
+          FROM model_configs mc JOIN providers p ON p.id = mc.provider_id
+          WHERE ${USABLE_MODEL_CONFIG_SQL}
+            AND ${requested ? Prisma.sql`mc.id = ${requested}::uuid` : Prisma.sql`mc.is_default`}
+          LIMIT 1`;
   if (config) return config.id;
   throw badInput(
     'modelConfigId',

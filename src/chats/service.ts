@@ -18,6 +18,7 @@ import {
   insertUserMessageAndSetPending,
   popQueuedMessage,
   queuePosition,
+  sendToIdleChat,
 } from './transitions.js';
 import { saveMcpSelection, validateMcpSelection } from '../mcp/selection.js';
 import { filePart, fileLimits, linkFiles, loadOwnedFiles } from '../files/service.js';
@@ -74,28 +75,24 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
       const files = await loadOwnedFiles(prisma, viewer, input.fileIds ?? [], fileLimits(deps));
       const labels = validateLabels(input.labels ?? []);
       await options.assertWithinUsageLimit(viewer.id);
-      const modelConfigId = await resolveChatModelConfigId(prisma, input.modelConfigId);
+      const modelConfigId = await resolveChatModelConfigId(deps.sql, input.modelConfigId);
       if (input.workspaceId) await requireOwnWorkspace(viewer, input.workspaceId);
       const mcpServerIds = await validateMcpSelection(prisma, input.mcpServerIds);
-      const { chat, message } = await prisma.$transaction(async (tx) => {
-        const created = await createPendingChat(
-          tx,
-          {
-            ownerId: viewer.id,
-            title: initialTitle(text),
-            mode: input.mode ?? 'DEFAULT',
-            modelConfigId,
-            labels,
-            workspaceId: input.workspaceId ?? null,
-          },
-          text,
-          viewer.id,
-          files.map(filePart),
-        );
-        await linkFiles(tx, created.chat.id, files);
-        if (mcpServerIds) await saveMcpSelection(tx, created.chat.id, mcpServerIds);
-        return created;
-      });
+      const { chat, message } = await createPendingChat(
+        deps.sql,
+        {
+          ownerId: viewer.id,
+          title: initialTitle(text),
+          mode: input.mode ?? 'DEFAULT',
+          modelConfigId,
+          labels,
+          workspaceId: input.workspaceId ?? null,
+        },
+        text,
+        viewer.id,
+        files.map(filePart),
+        { fileIds: files.map((file) => file.id), mcpServerIds },
+      );
       await publish('chat created', async () => {
         await events.list(chat.ownerId, 'CREATED', chat.id);
         await events.message(message);
@@ -122,74 +119,85 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
       await loadChatForWrite(prisma, viewer, input.chatId);
       const mcpServerIds = await validateMcpSelection(prisma, input.mcpServerIds);
       await options.assertWithinUsageLimit(viewer.id);
-      const result = await prisma.$transaction(async (tx) => {
-        const chat = await lockChat(tx, viewer, input.chatId);
-        if (chat.archived) throw conflict('Chat is archived; unarchive it first');
-        if (mcpServerIds) {
-          if (chat.parentId) throw subagentMcpChoice();
-          await saveMcpSelection(tx, chat.id, mcpServerIds);
-        }
-        const busy = chat.status === 'RUNNING' || chat.status === 'PENDING';
-        const parts = files.map(filePart);
-        // B11: a PAUSED chat keeps its queue; a new message goes behind it and the queue head
-        // runs now, so queued messages keep their order. A queued message keeps its files.
-        if (chat.status === 'PAUSED') {
-          const head = await popQueuedMessage(tx, chat.id);
-          if (head) {
+      const parts = files.map(filePart);
+      const fileIds = files.map((file) => file.id);
+      // The common case (an idle chat, no MCP choice) is one statement; anything else, or a
+      // chat that changed since the check above, is decided by the transaction.
+      const sent = mcpServerIds
+        ? null
+        : await sendToIdleChat(deps.sql, input.chatId, viewer.id, text, parts, fileIds);
+      const result = sent
+        ? { ...sent, queuedMessage: null, resumedWith: null }
+        : await prisma.$transaction(async (tx) => {
+            const chat = await lockChat(tx, viewer, input.chatId);
+            if (chat.archived) throw conflict('Chat is archived; unarchive it first');
+            if (mcpServerIds) {
+              if (chat.parentId) throw subagentMcpChoice();
+              await saveMcpSelection(tx, chat.id, mcpServerIds);
+            }
+            const busy = chat.status === 'RUNNING' || chat.status === 'PENDING';
+            // B11: a PAUSED chat keeps its queue; a new message goes behind it and the queue head
+            // runs now, so queued messages keep their order. A queued message keeps its files.
+            if (chat.status === 'PAUSED') {
+              const head = await popQueuedMessage(tx, chat.id);
+              if (head) {
+                const queuedMessage = await tx.queuedMessage.create({
+                  data: {
+                    chatId: chat.id,
+                    text,
+                    createdById: viewer.id,
+                    position: await queuePosition(tx, chat.id, 'tail'),
+                    files: parts as unknown as Prisma.InputJsonValue,
+                  },
+                });
+                await linkFiles(tx, chat.id, files);
+                const resumed = await insertQueuedMessageAndSetPending(tx, chat.id, head);
+                return {
+                  chat: resumed.chat,
+                  message: null,
+                  queuedMessage,
+                  resumedWith: resumed.message,
+                };
+              }
+            }
+            if (!busy) {
+              const inserted = await insertUserMessageAndSetPending(
+                tx,
+                chat.id,
+                text,
+                viewer.id,
+                parts,
+              );
+              await linkFiles(tx, chat.id, files);
+              return { ...inserted, queuedMessage: null, resumedWith: null };
+            }
+            const queued = await tx.queuedMessage.count({ where: { chatId: chat.id } });
+            if (queued >= MAX_QUEUE_SIZE) {
+              throw conflict(`The chat's queue is full (${MAX_QUEUE_SIZE} messages)`);
+            }
+            const interrupt = busyBehavior === 'INTERRUPT';
             const queuedMessage = await tx.queuedMessage.create({
               data: {
                 chatId: chat.id,
                 text,
                 createdById: viewer.id,
-                position: await queuePosition(tx, chat.id, 'tail'),
+                position: await queuePosition(tx, chat.id, interrupt ? 'head' : 'tail'),
                 files: parts as unknown as Prisma.InputJsonValue,
               },
             });
+            // Linked now, as the message is accepted: Chat.files lists it and retention keeps it.
             await linkFiles(tx, chat.id, files);
-            const resumed = await insertQueuedMessageAndSetPending(tx, chat.id, head);
-            return {
-              chat: resumed.chat,
-              message: null,
-              queuedMessage,
-              resumedWith: resumed.message,
-            };
-          }
-        }
-        if (!busy) {
-          const inserted = await insertUserMessageAndSetPending(
-            tx,
-            chat.id,
-            text,
-            viewer.id,
-            parts,
-          );
-          await linkFiles(tx, chat.id, files);
-          return { ...inserted, queuedMessage: null, resumedWith: null };
-        }
-        const queued = await tx.queuedMessage.count({ where: { chatId: chat.id } });
-        if (queued >= MAX_QUEUE_SIZE) {
-          throw conflict(`The chat's queue is full (${MAX_QUEUE_SIZE} messages)`);
-        }
-        const interrupt = busyBehavior === 'INTERRUPT';
-        const queuedMessage = await tx.queuedMessage.create({
-          data: {
-            chatId: chat.id,
-            text,
-            createdById: viewer.id,
-            position: await queuePosition(tx, chat.id, interrupt ? 'head' : 'tail'),
-            files: parts as unknown as Prisma.InputJsonValue,
-          },
-        });
-        // Linked now, as the message is accepted: Chat.files lists it and retention keeps it.
-        await linkFiles(tx, chat.id, files);
-        // The worker persists what the turn produced, then runs the queue head next: one writer,
-        // so the interrupted step can never land after the new message.
-        const updated =
-          interrupt && chat.status === 'RUNNING'
-            ? await tx.chat.update({ where: { id: chat.id }, data: { interruptRequest: 'NEXT' } })
-            : chat;
-        return { chat: updated, message: null, queuedMessage, resumedWith: null };
-      });
+            // The worker persists what the turn produced, then runs the queue head next: one writer,
+            // so the interrupted step can never land after the new message.
+            const updated =
+              interrupt && chat.status === 'RUNNING'
+                ? await tx.chat.update({
+                    where: { id: chat.id },
+                    data: { interruptRequest: 'NEXT' },
+                  })
+                : chat;
+            return { chat: updated, message: null, queuedMessage, resumedWith: null };
+          });
       await publish('message sent', async () => {
         const inserted = result.message ?? result.resumedWith;
         if (inserted) {
@@ -398,7 +406,7 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
       const before = await loadChatForWrite(prisma, viewer, input.id);
       if (input.modelConfigId) {
         data.modelConfig = {
-          connect: { id: await resolveChatModelConfigId(prisma, input.modelConfigId) },
+          connect: { id: await resolveChatModelConfigId(deps.sql, input.modelConfigId) },
         };
       }
       const mcpServerIds = await validateMcpSelection(prisma, input.mcpServerIds);

@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../db/client.js';
 import { isUuid } from '../db/ids.js';
 import { badInput } from '../errors.js';
-import type { McpServer, Prisma } from '../generated/prisma/client.js';
+import { Prisma, type McpServer } from '../generated/prisma/client.js';
 
 /**
  * Which MCP servers a chat uses (issue #12). `mcpServerIds` on createChat / sendMessage /
@@ -43,19 +43,20 @@ export async function saveMcpSelection(
   chatId: string,
   selected: readonly string[],
 ) {
-  const servers = await tx.mcpServer.findMany({
-    where: { availability: { not: 'FORCE_ON' } },
-    select: { id: true },
-  });
   await tx.chatMcpServer.deleteMany({ where: { chatId } });
-  if (servers.length === 0) return;
-  await tx.chatMcpServer.createMany({
-    data: servers.map((server) => ({
-      chatId,
-      mcpServerId: server.id,
-      selected: selected.includes(server.id),
-    })),
-  });
+  await tx.$executeRaw`
+    INSERT INTO chat_mcp_servers (chat_id, mcp_server_id, selected)
+    SELECT ${chatId}::uuid, choice.mcp_server_id, choice.selected
+    FROM (${mcpChoiceRows(selected)}) AS choice`;
+}
+
+/**
+ * The rows a choice of `selected` records: one per server that exists now, FORCE_ON ones aside
+ * (they always apply). Shared by saveMcpSelection and createPendingChat's single statement.
+ */
+export function mcpChoiceRows(selected: readonly string[]): Prisma.Sql {
+  return Prisma.sql`SELECT id AS mcp_server_id, id = ANY(${[...selected]}::uuid[]) AS selected
+    FROM mcp_servers WHERE availability <> 'FORCE_ON'`;
 }
 
 /** The enabled servers a chat (its root's choices) uses, by name. */

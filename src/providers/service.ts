@@ -3,7 +3,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { isUuid } from '../db/ids.js';
 import type { PrismaClient } from '../db/client.js';
 import { badInput, conflict, notFound } from '../errors.js';
-import type { ModelConfig, Prisma, Provider } from '../generated/prisma/client.js';
+import { Prisma, type ModelConfig, type Provider } from '../generated/prisma/client.js';
 import type { ModelPrices, ProviderKind, ProviderSettings } from '../llm/index.js';
 import { blockedProviderUrlReason } from '../llm/network-policy.js';
 import { parseInput } from '../parse-input.js';
@@ -91,6 +91,9 @@ export const USABLE_MODEL_CONFIG = {
   deletedAt: null,
   provider: { enabled: true, deletedAt: null },
 } satisfies Prisma.ModelConfigWhereInput;
+/** USABLE_MODEL_CONFIG in SQL, for `model_configs mc JOIN providers p ON p.id = mc.provider_id`. */
+export const USABLE_MODEL_CONFIG_SQL = Prisma.sql`mc.enabled AND mc.deleted_at IS NULL
+  AND p.enabled AND p.deleted_at IS NULL`;
 
 export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox' | 'config'>) {
   const { prisma, secretBox, config } = deps;

@@ -56,21 +56,19 @@ export async function spawnChildChat(
   const prompt = storableText(child.prompt);
   const parent = await deps.prisma.chat.findUniqueOrThrow({ where: { id: context.chatId } });
   const title = initialTitle(child.title ? storableText(child.title) : prompt);
-  const { chat, message } = await deps.prisma.$transaction((tx) =>
-    createPendingChat(
-      tx,
-      {
-        ownerId: parent.ownerId,
-        title,
-        modelConfigId: child.modelConfigId ?? parent.modelConfigId,
-        workspaceId: parent.workspaceId,
-        parentId: parent.id,
-        rootId: parent.rootId ?? parent.id,
-        ...(child.explore ? { explore: true } : {}),
-      },
-      child.preamble ? `${child.preamble}\n\n${prompt}` : prompt,
-      parent.ownerId,
-    ),
+  const { chat, message } = await createPendingChat(
+    deps.sql,
+    {
+      ownerId: parent.ownerId,
+      title,
+      modelConfigId: child.modelConfigId ?? parent.modelConfigId,
+      workspaceId: parent.workspaceId,
+      parentId: parent.id,
+      rootId: parent.rootId ?? parent.id,
+      ...(child.explore ? { explore: true } : {}),
+    },
+    child.preamble ? `${child.preamble}\n\n${prompt}` : prompt,
+    parent.ownerId,
   );
   await events.list(chat.ownerId, 'CREATED', chat.id);
   await events.message(message);

@@ -14,7 +14,8 @@ import { GENERATED_TITLE, createGate, isTurn } from '../../support/llm.js';
  *
  * A trivial turn ("hi", one streamed answer, title generated), counted at the database driver:
  *   createChat (service): usage limit (1: the limit, and the spend only when one applies)
- *     + model config (1) + BEGIN, chat, message, COMMIT (4)
+ *     + model config (1) + the chat with its first message, file links and MCP choices in one
+ *     INSERT … WITH statement (1; it was BEGIN, chat, message, COMMIT)
  *   daemon: acquire (1, shared by a batch, with the first message id) + model config and
  *     provider, or the default's when the chat's is unusable (1) + history (1) + system prompt
  *     and the owner's instructions (1) + the step's message under the lease (1) + end of turn:
@@ -22,14 +23,15 @@ import { GENERATED_TITLE, createGate, isTurn } from '../../support/llm.js';
  *     update, COMMIT) + the title's write (1). No statement for MCP servers while none is
  *     enabled (issue #12), nor for a workspace checkpoint in a chat without a workspace (#11).
  */
-const CREATE_CHAT_STATEMENTS = 6;
+const CREATE_CHAT_STATEMENTS = 3;
 /** The wake-up createChat or sendMessage publishes itself. */
 const OWN_WAKE_UPS = 1;
 /**
- * sendMessage: access check (1) + usage limit (1) + BEGIN, lock, chat row, message, PENDING,
- * COMMIT (6).
+ * sendMessage to an idle chat: access check (1) + usage limit (1) + the message, its file links
+ * and PENDING under the chat's row lock in one statement (1; it was BEGIN, lock, chat row,
+ * message, PENDING, COMMIT).
  */
-const SEND_MESSAGE_STATEMENTS = 8;
+const SEND_MESSAGE_STATEMENTS = 3;
 const TURN_STATEMENTS = 7;
 
 /**
