@@ -1,5 +1,6 @@
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { isUuid } from '../db/ids.js';
+import type { Sql } from '../db/sql.js';
 import { isAdmin, type Viewer } from '../deps.js';
 import { notFound } from '../errors.js';
 
@@ -27,6 +28,18 @@ export async function loadChatForWrite(db: Db, viewer: Viewer, id: string) {
   const chat = isUuid(id) ? await db.chat.findFirst({ where: { id, deletedAt: null } }) : null;
   if (!chat || chat.ownerId !== viewer.id) throw notFound('Chat');
   return chat;
+}
+
+/**
+ * loadChatForWrite's check without the row, on the driver: sendMessage's hot path (issue #9).
+ * The same rule (exists, not deleted, the viewer's own) and the same NOT_FOUND.
+ */
+export async function assertChatWritable(sql: Sql, viewer: Viewer, id: string): Promise<void> {
+  const [chat] = isUuid(id)
+    ? await sql.query<{ ownerId: string }>`
+        SELECT owner_id::text AS "ownerId" FROM chats WHERE id = ${id}::uuid AND deleted_at IS NULL`
+    : [];
+  if (!chat || chat.ownerId !== viewer.id) throw notFound('Chat');
 }
 
 /** Row-locks the chat for the rest of the transaction: serialises API writes with the daemon. */

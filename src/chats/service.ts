@@ -4,7 +4,7 @@ import type { Deps, Viewer } from '../deps.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import type { ChatMode, Prisma } from '../generated/prisma/client.js';
 import { topics } from '../pubsub/index.js';
-import { loadChatForWrite, lockChat } from './access.js';
+import { assertChatWritable, loadChatForWrite, lockChat } from './access.js';
 import { createArchiveOperations } from './archive.js';
 import { createChatEvents } from './events.js';
 import { createPinOperations } from './pins.js';
@@ -116,7 +116,7 @@ export function createChatService(deps: Deps, options: ChatServiceOptions) {
       const text = validateText(input.text);
       const files = await loadOwnedFiles(prisma, viewer, input.fileIds ?? [], fileLimits(deps));
       const busyBehavior = input.busyBehavior ?? 'QUEUE';
-      await loadChatForWrite(prisma, viewer, input.chatId);
+      await assertChatWritable(deps.sql, viewer, input.chatId);
       const mcpServerIds = await validateMcpSelection(prisma, input.mcpServerIds);
       await options.assertWithinUsageLimit(viewer.id);
       const parts = files.map(filePart);
