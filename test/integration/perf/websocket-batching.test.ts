@@ -62,22 +62,27 @@ describe('WebSocket frame batching (issue #9)', () => {
           (m.payload as { data?: { chatEvents?: { __typename?: string } } }).data?.chatEvents
             ?.__typename === typename,
       ).length;
-    // The snapshot (status, then the chat's first message) is written before anything is counted:
-    // a subscription still writing it would send its part later, on its own.
-    await socket.until(() => received('MessageEvent') === SUBSCRIPTIONS);
-
-    const clientPort = (socket.socket as unknown as { _socket: Socket })._socket.localPort!;
-    const counter = countServerWrites(clientPort);
-    try {
-      await server.app.deps.pubsub.publish(topics.chatEvents(chat.id), {
+    const publishPart = (seq: number) =>
+      server.app.deps.pubsub.publish(topics.chatEvents(chat.id), {
         __typename: 'MessagePartEvent',
         chatId: chat.id,
         messageId: null,
         role: 'ASSISTANT',
-        part: { type: 'TEXT', text: 'hello' },
-        seq: 0,
+        part: { type: 'TEXT', text: `part ${seq}` },
+        seq,
       });
-      await socket.until(() => received('MessagePartEvent') === SUBSCRIPTIONS);
+    await socket.until(() => received('MessageEvent') === SUBSCRIPTIONS);
+    // A first part is not counted: a subscription may still be reading its snapshot (the status,
+    // the messages, then the stream buffer) and would write that part later, on its own. Once
+    // every subscription has delivered it, all five wait on their live queue.
+    await publishPart(0);
+    await socket.until(() => received('MessagePartEvent') === SUBSCRIPTIONS);
+
+    const clientPort = (socket.socket as unknown as { _socket: Socket })._socket.localPort!;
+    const counter = countServerWrites(clientPort);
+    try {
+      await publishPart(1);
+      await socket.until(() => received('MessagePartEvent') === 2 * SUBSCRIPTIONS);
       expect(counter.writes).toBe(1);
     } finally {
       counter.restore();
