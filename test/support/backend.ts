@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { openDatabase, type Database } from '../../src/db/client.js';
 
 /**
  * Which backend this vitest project runs against (vitest.config.ts sets TEST_BACKEND):
@@ -73,4 +74,21 @@ export async function createBackendEnv(kind: Backend = backend): Promise<Backend
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A migrated database for tests that need no server: `dispose` closes it and drops it. */
+export interface MigratedDatabase extends Database {
+  dispose(): Promise<void>;
+}
+
+/** A fresh Postgres database (services) or an in-memory PGlite (embedded), migrated. */
+export async function openMigratedDatabase(kind: Backend = backend): Promise<MigratedDatabase> {
+  const postgres = kind === 'services' ? await createPostgresDatabase() : undefined;
+  const database = await openDatabase({ databaseUrl: postgres?.url, pgliteDataDir: 'memory://' });
+  return Object.assign(database, {
+    dispose: async () => {
+      await database.close();
+      await postgres?.drop();
+    },
+  });
 }

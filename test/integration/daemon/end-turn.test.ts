@@ -1,8 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endTurnWaiting, type Lease } from '../../../src/db/chat-leases.js';
-import { openDatabase, type Database } from '../../../src/db/client.js';
-import { backend, createPostgresDatabase, type TestDatabase } from '../../support/backend.js';
+import { backend, openMigratedDatabase, type MigratedDatabase } from '../../support/backend.js';
 
 /**
  * The one-statement end of a turn (endTurnWaiting, issue #9) against the four-statement
@@ -10,22 +9,17 @@ import { backend, createPostgresDatabase, type TestDatabase } from '../../suppor
  * that transaction would not end in WAITING, so the caller's full transition decides.
  */
 describe(`endTurnWaiting (${backend})`, () => {
-  let postgres: TestDatabase | undefined;
-  let database: Database;
+  let database: MigratedDatabase;
   let ownerId: string;
 
   beforeAll(async () => {
-    postgres = backend === 'services' ? await createPostgresDatabase() : undefined;
-    database = await openDatabase({ databaseUrl: postgres?.url, pgliteDataDir: 'memory://' });
+    database = await openMigratedDatabase();
     const owner = await database.prisma.user.create({
       data: { username: `end-turn-${backend}`, role: 'MEMBER' },
     });
     ownerId = owner.id;
   });
-  afterAll(async () => {
-    await database?.close();
-    await postgres?.drop();
-  });
+  afterAll(() => database?.dispose());
 
   /** A chat RUNNING under worker-a's lease at epoch 3. */
   async function runningChat(data: { archived?: boolean; interruptRequest?: string } = {}) {

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../../src/db/client.js';
 import {
   createPendingChat,
   insertUserMessageAndSetPending,
   sendToIdleChat,
 } from '../../../src/chats/transitions.js';
 import type { ChatStatus } from '../../../src/generated/prisma/client.js';
-import { backend, createPostgresDatabase, type TestDatabase } from '../../support/backend.js';
+import { backend, openMigratedDatabase, type MigratedDatabase } from '../../support/backend.js';
 
 /**
  * The API's chat writes on the driver (issue #9): createPendingChat and sendToIdleChat are one
@@ -14,22 +13,17 @@ import { backend, createPostgresDatabase, type TestDatabase } from '../../suppor
  * as the transaction's insertUserMessageAndSetPending does.
  */
 describe(`chat writes on the driver (${backend})`, () => {
-  let postgres: TestDatabase | undefined;
-  let database: Database;
+  let database: MigratedDatabase;
   let ownerId: string;
   let otherId: string;
 
   beforeAll(async () => {
-    postgres = backend === 'services' ? await createPostgresDatabase() : undefined;
-    database = await openDatabase({ databaseUrl: postgres?.url, pgliteDataDir: 'memory://' });
+    database = await openMigratedDatabase();
     const { prisma } = database;
     ownerId = (await prisma.user.create({ data: { username: 'owner', role: 'MEMBER' } })).id;
     otherId = (await prisma.user.create({ data: { username: 'other', role: 'MEMBER' } })).id;
   });
-  afterAll(async () => {
-    await database?.close();
-    await postgres?.drop();
-  });
+  afterAll(() => database?.dispose());
 
   /** A chat in `status` with everything a USER message resets set. */
   async function chatIn(status: ChatStatus, extra: { archived?: boolean; deleted?: boolean } = {}) {

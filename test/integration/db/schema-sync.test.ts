@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../../src/db/client.js';
-import { backend, createPostgresDatabase, type TestDatabase } from '../../support/backend.js';
+import { backend, openMigratedDatabase, type MigratedDatabase } from '../../support/backend.js';
 
 /**
  * prisma/schema.prisma and the SQL migrations must describe the same tables: the client is
@@ -99,17 +98,12 @@ function parseSchema() {
 }
 
 describe(`schema.prisma and the SQL migrations agree (${backend})`, () => {
-  let database: Database;
-  let postgres: TestDatabase | undefined;
+  let database: MigratedDatabase;
 
   beforeAll(async () => {
-    postgres = backend === 'services' ? await createPostgresDatabase() : undefined;
-    database = await openDatabase({ databaseUrl: postgres?.url, pgliteDataDir: 'memory://' });
+    database = await openMigratedDatabase();
   });
-  afterAll(async () => {
-    await database?.close();
-    await postgres?.drop();
-  });
+  afterAll(() => database?.dispose());
 
   it('has every model column with its type and nullability, and nothing else', async () => {
     const { models } = parseSchema();

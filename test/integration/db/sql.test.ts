@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAT_MESSAGE_COLUMNS } from '../../../src/db/chat-leases.js';
-import { openDatabase, type Database } from '../../../src/db/client.js';
+import { openDatabase } from '../../../src/db/client.js';
 import { Prisma, type ChatMessage } from '../../../src/generated/prisma/client.js';
-import { backend, createPostgresDatabase, type TestDatabase } from '../../support/backend.js';
+import {
+  backend,
+  createPostgresDatabase,
+  openMigratedDatabase,
+  type MigratedDatabase,
+} from '../../support/backend.js';
 
 /**
  * The daemon's SQL executor (Database.sql, issue #9) on this project's backend. Every expectation
@@ -11,17 +16,12 @@ import { backend, createPostgresDatabase, type TestDatabase } from '../../suppor
  * way Prisma decodes the same columns.
  */
 describe(`Database.sql (${backend})`, () => {
-  let postgres: TestDatabase | undefined;
-  let database: Database;
+  let database: MigratedDatabase;
 
   beforeAll(async () => {
-    postgres = backend === 'services' ? await createPostgresDatabase() : undefined;
-    database = await openDatabase({ databaseUrl: postgres?.url, pgliteDataDir: 'memory://' });
+    database = await openMigratedDatabase();
   });
-  afterAll(async () => {
-    await database?.close();
-    await postgres?.drop();
-  });
+  afterAll(() => database?.dispose());
 
   it('decodes each column type the same way on both backends', async () => {
     const [row] = await database.sql.query<Record<string, unknown>>`
