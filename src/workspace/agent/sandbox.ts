@@ -123,9 +123,11 @@ const ETC_ENTRIES = [
  *   reaches the command and everything it started without ending the init (and with it,
  *   through the pid namespace, every process at once).
  * - fds 3 and 4 are closed for the command so it cannot forge its own exit status.
- * - `started` on fd 3 says the handlers are in place and the command is forked: a signal sent
- *   before that could hit an init without handlers (and be dropped, as the kernel does for a
- *   namespace's init) and never reach the command.
+ * - `started` on fd 3 is written by the command's own shell, after its exec: from then on the
+ *   command has the default TERM/INT/HUP handling. Written by the init right after its fork, it
+ *   let a signal land between the fork and the exec, while the child still had the init's
+ *   handlers, where it was swallowed and the command ran on (a test lost 36 SIGTERMs in 60 on a
+ *   loaded machine). Before `started`, a signal could also hit an init without handlers.
  * - After the command exits it reports `exit <status>` (128+n for a signal, as shells do) and then
  *   waits while any other process is left; the glob is expanded by the shell itself, so an idle
  *   sandbox (only /proc/1) ends without forking.
@@ -133,9 +135,9 @@ const ETC_ENTRIES = [
 export const SANDBOX_INIT = [
   'trap : TERM INT HUP',
   'command=$1; shift',
-  '"$@" /bin/sh -c "$command" 3>&- 4>&- &',
+  // The command's own shell says `started`, then closes fds 3 and 4 and execs the command.
+  `"$@" /bin/sh -c 'echo started >&3; exec 3>&- 4>&- /bin/sh -c "$1"' sh "$command" &`,
   'pid=$!',
-  'echo started >&3',
   'while :; do wait "$pid" 2>/dev/null; status=$?; kill -0 "$pid" 2>/dev/null || break; done',
   'echo "exit $status" >&3',
   'exec 3>&- 4>&-',

@@ -22,6 +22,10 @@ import {
 } from './support.js';
 
 const fixtures: AgentFixture[] = [];
+/** Starts, each signalled at once (see 'never loses a signal…'). */
+const SIGNAL_RACE_ATTEMPTS = 30;
+/** How long a signalled `sleep` may take to be reported gone (it takes milliseconds). */
+const SIGNAL_RACE_WAIT_MS = 3_000;
 /** Every test runs in bubblewrap (required) and unsandboxed: both must behave the same. */
 let mode: SandboxMode = 'bwrap';
 async function agentFor(options: Parameters<typeof startAgentFixture>[0] = {}) {
@@ -194,6 +198,22 @@ describe.each(['bwrap', 'none'] as const)('sandbox %s', (sandboxMode) => {
         signal: 'SIGTERM',
         exitCode: null,
       });
+    });
+
+    it('never loses a signal sent as soon as the start returns', async () => {
+      // The sandbox used to report `started` between its fork and the command's exec, where a
+      // signal met the init's handlers and was swallowed: most of these were lost under load.
+      const { client } = await agentFor();
+      const stillRunning: string[] = [];
+      for (let attempt = 0; attempt < SIGNAL_RACE_ATTEMPTS; attempt++) {
+        const started = await client.startProcess({ command: 'sleep 1000', background: true });
+        await client.signalProcess(started.id, 'SIGTERM');
+        const output = await client.processOutput(started.id, { waitMs: SIGNAL_RACE_WAIT_MS });
+        if (!output.running) continue;
+        stillRunning.push(started.id);
+        await client.signalProcess(started.id, 'SIGKILL');
+      }
+      expect(stillRunning).toEqual([]);
     });
 
     it('kills a process group at killAfterMs', async () => {
