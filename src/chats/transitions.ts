@@ -133,55 +133,59 @@ function userMessageParts(text: string, moreParts: readonly MessagePart[]) {
 }
 
 /**
- * What a USER message does to its chat (B8, B20), in SQL: sendToIdleChat's statement. It must
- * match insertUserMessageAndSetPending's update (test/integration/db/chat-writes.test.ts
- * compares the rows both leave).
+ * What a USER message does to its chat (B8, B20: it also answers a pending question), in SQL:
+ * the one definition sendToIdleChat's statement and insertUserMessageAndSetPending's update share.
  */
 const SET_PENDING_FOR_USER_MESSAGE = Prisma.sql`status = 'PENDING', last_error = NULL,
   interrupt_request = NULL, last_activity_at = now(), pending_question = NULL`;
 
 const CHAT_PREFIX = 'chat.';
+
+/** Each field of Prisma's Chat and the column (cast where Prisma's type needs it) it reads. */
+const CHAT_FIELDS = [
+  ['id', 'id::text'],
+  ['ownerId', 'owner_id::text'],
+  ['title', 'title'],
+  ['status', 'status::text'],
+  ['lastError', 'last_error'],
+  ['mode', 'mode::text'],
+  ['modelConfigId', 'model_config_id::text'],
+  ['labels', 'labels'],
+  ['archived', 'archived'],
+  ['pinOrder', 'pin_order'],
+  ['parentId', 'parent_id::text'],
+  ['rootId', 'root_id::text'],
+  ['workspaceId', 'workspace_id::text'],
+  ['explore', 'explore'],
+  ['workerId', 'worker_id'],
+  ['leaseEpoch', 'lease_epoch'],
+  ['interruptRequest', 'interrupt_request'],
+  ['startedAt', 'started_at'],
+  ['heartbeatAt', 'heartbeat_at'],
+  ['lastReadMessageId', 'last_read_message_id'],
+  ['lastActivityAt', 'last_activity_at'],
+  ['deletedAt', 'deleted_at'],
+  ['purgedAt', 'purged_at'],
+  ['pendingQuestion', 'pending_question'],
+  ['plan', 'plan'],
+  ['createdAt', 'created_at'],
+  ['updatedAt', 'updated_at'],
+] satisfies [keyof Chat, string][];
+
+/** A row of `table` as Prisma's Chat, each field's name after `prefix`. */
+function chatColumns(table: string, prefix = '') {
+  return Prisma.raw(
+    CHAT_FIELDS.map(([field, column]) => `${table}.${column} AS "${prefix}${field}"`).join(', '),
+  );
+}
+
 /** The `chat` CTE's row as Prisma's Chat, each field prefixed with CHAT_PREFIX. */
-const CHAT_COLUMNS_PREFIXED = Prisma.raw(
-  (
-    [
-      ['id', 'id::text'],
-      ['ownerId', 'owner_id::text'],
-      ['title', 'title'],
-      ['status', 'status::text'],
-      ['lastError', 'last_error'],
-      ['mode', 'mode::text'],
-      ['modelConfigId', 'model_config_id::text'],
-      ['labels', 'labels'],
-      ['archived', 'archived'],
-      ['pinOrder', 'pin_order'],
-      ['parentId', 'parent_id::text'],
-      ['rootId', 'root_id::text'],
-      ['workspaceId', 'workspace_id::text'],
-      ['explore', 'explore'],
-      ['workerId', 'worker_id'],
-      ['leaseEpoch', 'lease_epoch'],
-      ['interruptRequest', 'interrupt_request'],
-      ['startedAt', 'started_at'],
-      ['heartbeatAt', 'heartbeat_at'],
-      ['lastReadMessageId', 'last_read_message_id'],
-      ['lastActivityAt', 'last_activity_at'],
-      ['deletedAt', 'deleted_at'],
-      ['purgedAt', 'purged_at'],
-      ['pendingQuestion', 'pending_question'],
-      ['plan', 'plan'],
-      ['createdAt', 'created_at'],
-      ['updatedAt', 'updated_at'],
-    ] satisfies [keyof Chat, string][]
-  )
-    .map(([field, column]) => `chat.${column} AS "${CHAT_PREFIX}${field}"`)
-    .join(', '),
-);
+const CHAT_COLUMNS_PREFIXED = chatColumns('chat', CHAT_PREFIX);
 
 /**
  * Inserts a USER message and makes the chat PENDING for the daemon (B8, B11), in the caller's
- * transaction. sendToIdleChat does the same in one statement (SET_PENDING_FOR_USER_MESSAGE):
- * change both together.
+ * transaction. sendToIdleChat does the same in one statement; both set the chat through
+ * SET_PENDING_FOR_USER_MESSAGE.
  */
 export async function insertUserMessageAndSetPending(
   tx: Prisma.TransactionClient,
@@ -200,18 +204,11 @@ export async function insertUserMessageAndSetPending(
       createdById,
     },
   });
-  const chat = await tx.chat.update({
-    where: { id: chatId },
-    data: {
-      status: 'PENDING',
-      lastError: null,
-      interruptRequest: null,
-      lastActivityAt: new Date(),
-      // Any USER message answers a pending ask_user_question (B20).
-      pendingQuestion: Prisma.DbNull,
-    },
-  });
-  return { message, chat };
+  const [chat] = await tx.$queryRaw<Chat[]>`
+    UPDATE chats SET ${SET_PENDING_FOR_USER_MESSAGE}, updated_at = now()
+    WHERE id = ${chatId}::uuid
+    RETURNING ${chatColumns('chats')}`;
+  return { message, chat: chat! };
 }
 
 /** The FileParts a queued message carries (issue #10); stored as a JSON array. */
