@@ -1,15 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { PrismaClient } from '../db/client.js';
 import { isUuid } from '../db/ids.js';
-import type { Sql } from '../db/sql.js';
 import type { Deps } from '../deps.js';
 import type { ModelConfig } from '../generated/prisma/client.js';
 import { createLanguageModel, type LanguageModel } from '../llm/index.js';
 import {
-  toResolvedSettings,
+  readModelSettings,
   USABLE_MODEL_CONFIG,
-  USABLE_MODEL_CONFIG_SQL,
-  type ModelSettingsRow,
   type ResolvedModelSettings,
 } from '../providers/service.js';
 
@@ -45,51 +42,13 @@ export async function resolveChatModel(
   deps: Pick<Deps, 'sql' | 'secretBox' | 'config'>,
   modelConfigId: string | null,
 ): Promise<ChatModel | null> {
-  const row = await usableConfigOrDefault(deps.sql, modelConfigId);
-  if (!row) return null;
-  const settings = toResolvedSettings(deps.secretBox, row);
+  const settings = await readModelSettings(deps, modelConfigId, { orDefault: true });
+  if (!settings) return null;
   const model = cachedLanguageModel(settings, {
     timeoutMs: deps.config.LLM_STREAM_IDLE_TIMEOUT_MS,
     allowPrivateNetwork: deps.config.ALLOW_PRIVATE_PROVIDER_URLS,
   });
   return { settings, model };
-}
-
-/**
- * The chat's config while usable (USABLE_MODEL_CONFIG: it and its provider enabled and not
- * deleted), else the default one, with its provider: one statement on every turn, where the
- * ORM's include and the fallback took two to four.
- */
-async function usableConfigOrDefault(
-  sql: Sql,
-  modelConfigId: string | null,
-): Promise<ModelSettingsRow | null> {
-  const wanted = modelConfigId && isUuid(modelConfigId) ? modelConfigId : null;
-  const rows = await sql.query<
-    Omit<ModelSettingsRow, 'provider'> & {
-      providerId: string;
-      kind: ModelSettingsRow['provider']['kind'];
-      baseUrl: string | null;
-      apiKeyEncrypted: string | null;
-    }
-  >`SELECT mc.id::text, mc.model, mc.input_price_micros AS "inputPriceMicros",
-      mc.output_price_micros AS "outputPriceMicros",
-      mc.cache_read_price_micros AS "cacheReadPriceMicros",
-      mc.cache_write_price_micros AS "cacheWritePriceMicros",
-      mc.context_limit AS "contextLimit", mc.compression_threshold AS "compressionThreshold",
-      mc.max_output_tokens AS "maxOutputTokens",
-      mc.thinking_budget_tokens AS "thinkingBudgetTokens",
-      mc.reasoning_effort::text AS "reasoningEffort", mc.temperature,
-      mc.supports_images AS "supportsImages", p.id::text AS "providerId", p.kind::text AS kind,
-      p.base_url AS "baseUrl", p.api_key_encrypted AS "apiKeyEncrypted"
-    FROM model_configs mc JOIN providers p ON p.id = mc.provider_id
-    WHERE ${USABLE_MODEL_CONFIG_SQL} AND (mc.id = ${wanted}::uuid OR mc.is_default)
-    ORDER BY mc.id = ${wanted}::uuid DESC NULLS LAST
-    LIMIT 1`;
-  const row = rows[0];
-  if (!row) return null;
-  const { providerId, kind, baseUrl, apiKeyEncrypted, ...config } = row;
-  return { ...config, provider: { id: providerId, kind, baseUrl, apiKeyEncrypted } };
 }
 
 /** Distinct provider settings whose models are kept; past this the oldest is dropped. */

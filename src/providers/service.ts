@@ -1,7 +1,6 @@
 import type { Deps, Viewer } from '../deps.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { isUuid } from '../db/ids.js';
-import type { PrismaClient } from '../db/client.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import { Prisma, type ModelConfig, type Provider } from '../generated/prisma/client.js';
 import type { ModelPrices, ProviderKind, ProviderSettings } from '../llm/index.js';
@@ -262,45 +261,65 @@ export function createProviderService(deps: Pick<Deps, 'prisma' | 'secretBox' | 
       if (count === 0) throw notFound('Model config');
       return true;
     },
-
-    resolveProviderSettings: (modelConfigId: string) =>
-      resolveProviderSettings(deps, modelConfigId),
   };
 }
 
 export type ProviderService = ReturnType<typeof createProviderService>;
 
 /**
- * The model config a chat should use: the given one, or the default when none is given; null
- * when it does not exist or cannot be used (disabled or deleted, or its provider is).
+ * Everything needed to call a model config's model (with the provider's key decrypted) and to
+ * price its usage, in one statement (every turn reads it: issue #9). The config while usable
+ * (USABLE_MODEL_CONFIG_SQL: it and its provider enabled and not deleted); with `orDefault`, else
+ * the default config (a config deleted under a chat must not strand it). Null when none is
+ * usable. The result holds a secret: never log it.
  */
-export function findUsableModelConfig(prisma: PrismaClient, modelConfigId?: string | null) {
-  if (modelConfigId != null) {
-    return isUuid(modelConfigId)
-      ? prisma.modelConfig.findFirst({ where: { id: modelConfigId, ...USABLE_MODEL_CONFIG } })
-      : Promise.resolve(null);
-  }
-  return prisma.modelConfig.findFirst({ where: { isDefault: true, ...USABLE_MODEL_CONFIG } });
+export async function readModelSettings(
+  { sql, secretBox }: Pick<Deps, 'sql' | 'secretBox'>,
+  modelConfigId: string | null,
+  { orDefault }: { orDefault: boolean },
+): Promise<ResolvedModelSettings | null> {
+  const wanted = modelConfigId && isUuid(modelConfigId) ? modelConfigId : null;
+  if (!wanted && !orDefault) return null;
+  const rows = await sql.query<
+    Omit<ModelSettingsRow, 'provider'> & {
+      providerId: string;
+      kind: ModelSettingsRow['provider']['kind'];
+      baseUrl: string | null;
+      apiKeyEncrypted: string | null;
+    }
+  >`SELECT mc.id::text, mc.model, mc.input_price_micros AS "inputPriceMicros",
+      mc.output_price_micros AS "outputPriceMicros",
+      mc.cache_read_price_micros AS "cacheReadPriceMicros",
+      mc.cache_write_price_micros AS "cacheWritePriceMicros",
+      mc.context_limit AS "contextLimit", mc.compression_threshold AS "compressionThreshold",
+      mc.max_output_tokens AS "maxOutputTokens",
+      mc.thinking_budget_tokens AS "thinkingBudgetTokens",
+      mc.reasoning_effort::text AS "reasoningEffort", mc.temperature,
+      mc.supports_images AS "supportsImages", p.id::text AS "providerId", p.kind::text AS kind,
+      p.base_url AS "baseUrl", p.api_key_encrypted AS "apiKeyEncrypted"
+    FROM model_configs mc JOIN providers p ON p.id = mc.provider_id
+    WHERE ${USABLE_MODEL_CONFIG_SQL}
+      AND (mc.id = ${wanted}::uuid ${orDefault ? Prisma.sql`OR mc.is_default` : Prisma.empty})
+    ORDER BY mc.id = ${wanted}::uuid DESC NULLS LAST
+    LIMIT 1`;
+  const row = rows[0];
+  if (!row) return null;
+  const { providerId, kind, baseUrl, apiKeyEncrypted, ...config } = row;
+  return toResolvedSettings(secretBox, {
+    ...config,
+    provider: { id: providerId, kind, baseUrl, apiKeyEncrypted },
+  });
 }
 
-/**
- * For the daemon: everything needed to call a model config's model (with the provider's key
- * decrypted) and to price its usage. Null when the config or its provider is missing, disabled or
- * deleted. The result holds a secret: never log it.
- */
-export async function resolveProviderSettings(
-  { prisma, secretBox }: Pick<Deps, 'prisma' | 'secretBox'>,
+/** One config's settings, no fallback: null when it is missing or not usable. */
+export function resolveProviderSettings(
+  deps: Pick<Deps, 'sql' | 'secretBox'>,
   modelConfigId: string,
 ): Promise<ResolvedModelSettings | null> {
-  if (!isUuid(modelConfigId)) return null;
-  const config = await prisma.modelConfig.findFirst({
-    where: { id: modelConfigId, ...USABLE_MODEL_CONFIG },
-    include: { provider: true },
-  });
-  return config ? toResolvedSettings(secretBox, config) : null;
+  return readModelSettings(deps, modelConfigId, { orDefault: false });
 }
 
-/** The columns a turn's model settings are built from (resolveChatModel reads them in raw SQL). */
+/** The columns a turn's model settings are built from (readModelSettings reads them). */
 export type ModelSettingsRow = Pick<
   ModelConfig,
   | 'id'

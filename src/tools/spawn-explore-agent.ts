@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
 import type { ChatEvents } from '../chats/events.js';
+import { findUsableModelConfigId } from '../chats/model-configs.js';
 import type { Deps } from '../deps.js';
-import { findUsableModelConfig } from '../providers/service.js';
 import { readDeploymentSettings } from '../settings/deployment.js';
 import { childPromptSchema, spawnChildChat } from './subagents.js';
 import { defineTool, fail, ok } from './tool.js';
@@ -48,12 +48,12 @@ export function createSpawnExploreAgentTool(deps: Deps, events: ChatEvents) {
       const settings = await readDeploymentSettings(deps.prisma);
       // The override applies while it is usable; a disabled or deleted one falls back.
       const override = settings.exploreModelConfigId
-        ? await findUsableModelConfig(deps.prisma, settings.exploreModelConfigId)
+        ? await findUsableModelConfigId(deps.sql, settings.exploreModelConfigId)
         : null;
       const child = await spawnChildChat(deps, events, context, {
         ...args,
         preamble: EXPLORE_ROLE,
-        ...(override ? { modelConfigId: override.id } : {}),
+        ...(override ? { modelConfigId: override } : {}),
         explore: true,
       });
       return ok({ chat_id: child.id, title: child.title, status: child.status, explore: true });

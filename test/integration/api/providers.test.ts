@@ -424,7 +424,7 @@ describe('providers and model configs (B5, B7)', () => {
         outputPriceMicros: 15_000_000,
         cacheReadPriceMicros: 300_000,
       });
-      expect(await server.app.services.providers.resolveProviderSettings(config.id)).toEqual({
+      expect(await resolveProviderSettings(server.app.deps, config.id)).toEqual({
         modelConfigId: config.id,
         providerId: provider.id,
         kind: 'ANTHROPIC',
