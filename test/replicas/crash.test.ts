@@ -13,7 +13,13 @@ import {
 
 /** B9: a replica killed mid-turn; the other recovers the chat once it is stale and finishes it. */
 describe('replicas: kill -9 mid-turn (B9)', () => {
-  const ctx = useReplicaCluster([{ name: 'a' }, { name: 'b' }]);
+  // Each provider chunk is its own part here (the test follows the retry's parts one by one);
+  // with the default window (B14) two chunks released together may be merged into one part.
+  const unmerged = { CHAT_STREAM_COALESCE_MS: '0' };
+  const ctx = useReplicaCluster([
+    { name: 'a', env: unmerged },
+    { name: 'b', env: unmerged },
+  ]);
 
   it('the surviving replica takes the stale lease over (next epoch) and finishes the chat, persisting nothing twice', async () => {
     const never = createGate();
